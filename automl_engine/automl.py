@@ -1,0 +1,284 @@
+"""The AutoML run: plan models, train each with cross-validation, stack, rank, report events."""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import traceback
+from typing import Iterator, Optional
+
+import numpy as np
+import pandas as pd
+
+from . import events as ev
+from .ensemble import fit_stack
+from .errors import DataError
+from .families import ENSEMBLE_ALGO, FAMILIES, BuildContext
+from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
+from .model import EnsembleModel, TrainedModel
+from .model_file import save_model
+from .schema import check_task, feature_spec, infer_task
+from .validation import OutOfTime, covered, cross_validate, fit_full, make_splits
+
+log = logging.getLogger(__name__)
+DEFAULT_RUNTIME_SECS = 120
+ENSEMBLE_RESERVE = 0.1  # share of a time budget kept for the stacked ensembles
+MIN_ROWS = 10
+
+
+class AutoML:
+    """Train and rank many models on one table, in the spirit of H2O AutoML."""
+
+    def __init__(self, max_models: Optional[int] = None, max_runtime_secs: Optional[float] = None,
+                 nfolds: int = 5, seed: int = 1, sort_metric: Optional[str] = None,
+                 include_algos=None, exclude_algos=None, task: str = "auto", callback=None,
+                 n_jobs: int = 2, ignore_columns=()):
+        if max_models is None and max_runtime_secs is None:
+            max_runtime_secs = DEFAULT_RUNTIME_SECS
+        self.max_models = max_models
+        self.max_runtime_secs = max_runtime_secs
+        self.nfolds = nfolds
+        self.seed = seed
+        self.sort_metric = sort_metric
+        self.include_algos = include_algos
+        self.exclude_algos = exclude_algos
+        self.task = task
+        self.callback = callback
+        self.n_jobs = n_jobs
+        self.ignore_columns = tuple(ignore_columns or ())
+        self.models: dict[str, TrainedModel] = {}
+        self.failures: list[dict] = []
+        self.leaderboard: list[dict] = []
+        self.stopped_early = False
+
+    # -- public API ---------------------------------------------------------------------------
+    @property
+    def leader(self) -> Optional[TrainedModel]:
+        return self.models[self.leaderboard[0]["model_id"]] if self.leaderboard else None
+
+    def get_model(self, model_id: str) -> TrainedModel:
+        return self.models[model_id]
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.leader.predict(frame)
+
+    def save_model(self, path, model_id: Optional[str] = None) -> str:
+        return save_model(self.models[model_id] if model_id else self.leader, path)
+
+    def fit(self, frame: pd.DataFrame, target: str, test_frame: Optional[pd.DataFrame] = None) -> "AutoML":
+        self._start = time.time()
+        self._prepare(frame, target, test_frame)
+        self._emit(ev.RunStarted(
+            task=self.task_, task_reason=self.task_reason_, sort_metric=self.sort_metric_,
+            n_rows=len(self._y), n_features=len(self.spec_.columns), planned_models=self.max_models,
+            max_runtime_secs=self.max_runtime_secs, dropped_columns=dict(self.spec_.dropped),
+            dropped_rows=self.dropped_rows_))
+        for model_id, family, config in self._plan():
+            if self._out_of_time(reserve=True) or self.stopped_early:
+                break
+            self._train_one(model_id, family, config)
+        if not self.stopped_early:
+            self._build_ensembles()
+        self._rank()
+        leader = self.leaderboard[0]["model_id"] if self.leaderboard else None
+        self._emit(ev.RunFinished(leader=leader, n_models=len(self.models), elapsed_s=self.elapsed(),
+                                  stopped_early=self.stopped_early,
+                                  reason="stopped on request" if self.stopped_early else ""))
+        if leader is None:
+            reasons = "; ".join(f"{f['model_id']}: {f['error']}" for f in self.failures[:3])
+            raise DataError("No model could be trained on this data. " + (reasons or "The time budget ran out."))
+        return self
+
+    def elapsed(self) -> float:
+        return round(time.time() - self._start, 3)
+
+    # -- preparation --------------------------------------------------------------------------
+    def _prepare(self, frame, target, test_frame):
+        if target not in frame.columns:
+            raise DataError(f"The target column '{target}' is not in the data. Columns: "
+                            + ", ".join(map(str, frame.columns[:30])))
+        keep = frame[target].notna()
+        self.dropped_rows_ = int((~keep).sum())
+        frame = frame.loc[keep].reset_index(drop=True)
+        if len(frame) < MIN_ROWS:
+            raise DataError(f"Only {len(frame)} rows have a value for '{target}'; at least {MIN_ROWS} are needed "
+                            "to train and check a model.")
+        if self.task in (None, "", "auto"):
+            self.task_, self.task_reason_ = infer_task(frame[target])
+        else:
+            check_task(frame[target], self.task)
+            self.task_, self.task_reason_ = self.task, f"You chose {self.task}."
+        self.sort_metric_ = resolve_sort_metric(self.task_, self.sort_metric)
+        self.target_ = target
+        self.spec_ = feature_spec(frame, target, self.ignore_columns)
+        self._X = frame[self.spec_.columns]
+        self._y, self.classes_ = self._encode_target(frame[target])
+        self.n_classes_ = len(self.classes_) if self.classes_ is not None else 0
+        self._splits = make_splits(self.task_, self._y, self.nfolds, self.seed)
+        self._oof: dict[str, np.ndarray] = {}
+        self._test = None
+        if test_frame is not None and target in test_frame.columns:
+            test = test_frame.loc[test_frame[target].notna()].reset_index(drop=True)
+            self._test = (test, self._encode_known(test[target]))
+
+    def _encode_target(self, series: pd.Series):
+        if self.task_ == "regression":
+            return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float), None
+        classes = sorted(series.unique().tolist(), key=lambda v: (str(type(v)), v))
+        lookup = {c: i for i, c in enumerate(classes)}
+        return series.map(lookup).to_numpy(dtype=int), classes
+
+    def _encode_known(self, series: pd.Series):
+        if self.task_ == "regression":
+            return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        lookup = {c: i for i, c in enumerate(self.classes_)}
+        return series.map(lookup).fillna(-1).to_numpy(dtype=int)
+
+    # -- the plan -----------------------------------------------------------------------------
+    def _allowed(self) -> list[str]:
+        algos = list(FAMILIES) + [ENSEMBLE_ALGO]
+        if self.include_algos:
+            wanted = {a.lower() for a in self.include_algos}
+            algos = [a for a in algos if a.lower() in wanted]
+        if self.exclude_algos:
+            unwanted = {a.lower() for a in self.exclude_algos}
+            algos = [a for a in algos if a.lower() not in unwanted]
+        return algos
+
+    def _plan(self) -> Iterator[tuple[str, object, dict]]:
+        allowed = self._allowed()
+        counters = {k: itertools.count(1) for k in FAMILIES}
+        first = [("GLM", 0), ("DRF", 0), ("GBM", 0), ("XRT", 0), ("GBM", 1), ("GBM", 2), ("DeepLearning", 0)]
+        planned = 0
+        for key, i in first:
+            if key in allowed and self.task_ in FAMILIES[key].tasks:
+                if self.max_models is not None and planned >= self.max_models:
+                    return
+                planned += 1
+                yield f"{key}_{next(counters[key])}", FAMILIES[key], dict(FAMILIES[key].default_configs[i])
+        searchable = [k for k in allowed if k in FAMILIES and FAMILIES[k].sample_config]
+        rng = np.random.default_rng(self.seed)
+        while searchable and (self.max_models is None or planned < self.max_models):
+            key = searchable[planned % len(searchable)]
+            planned += 1
+            yield f"{key}_{next(counters[key])}", FAMILIES[key], FAMILIES[key].sample_config(rng)
+
+    # -- training -----------------------------------------------------------------------------
+    def _deadline(self, reserve: bool) -> Optional[float]:
+        if self.max_runtime_secs is None:
+            return None
+        kept = max(2.0, ENSEMBLE_RESERVE * self.max_runtime_secs) if reserve else 0.0
+        return self._start + self.max_runtime_secs - kept
+
+    def _out_of_time(self, reserve: bool) -> bool:
+        deadline = self._deadline(reserve)
+        return deadline is not None and time.time() >= deadline
+
+    def _train_one(self, model_id: str, family, config: dict) -> None:
+        self._emit(ev.ModelStarted(model_id=model_id, algo=family.key))
+        started = time.time()
+        deadline = self._deadline(reserve=True)
+        seed = self.seed + len(self.models) + len(self.failures)
+        ctx = BuildContext(task=self.task_, spec=self.spec_, n_rows=len(self._y), n_classes=self.n_classes_,
+                           seed=seed, n_jobs=self.n_jobs, deadline=deadline)
+        try:
+            oof = cross_validate(lambda: family.build(ctx, config), self._X, self._y, self._splits,
+                                 self.task_, self.n_classes_, deadline)
+            if deadline is not None and time.time() > deadline:
+                raise OutOfTime()
+            estimator = fit_full(lambda: family.build(ctx, config), self._X, self._y)
+        except OutOfTime:
+            log.info("%s skipped: the time budget ran out", model_id)
+            self._deadline_hit = True
+            return
+        except Exception as exc:  # one model's failure is recorded, the run goes on
+            self._record_failure(model_id, family.key, exc)
+            return
+        model = self._make_model(model_id, family.key, estimator, config, oof, started)
+        self._finish(model, oof)
+
+    def _make_model(self, model_id, algo, estimator, params, oof, started, cls=TrainedModel, **extra):
+        mask = covered(oof)
+        model = cls(model_id=model_id, algo=algo, task=self.task_, target=self.target_,
+                    features=list(self.spec_.columns), feature_kinds=self.spec_.kinds(), classes=self.classes_,
+                    estimator=estimator, params=_json_safe(params),
+                    metrics=score(self.task_, self._y[mask], oof[mask], self.n_classes_),
+                    training_time_ms=int((time.time() - started) * 1000), **extra)
+        sample = self._X.iloc[: min(1000, len(self._X))]
+        t0 = time.perf_counter()
+        model.predict_raw(sample)
+        model.predict_time_per_row_ms = round((time.perf_counter() - t0) * 1000 / len(sample), 6)
+        if self._test is not None:
+            test, y_test = self._test
+            ok = y_test >= 0 if self.task_ != "regression" else ~np.isnan(y_test)
+            model.test_metrics = score(self.task_, y_test[ok], model.predict_raw(test.loc[ok]), self.n_classes_)
+        return model
+
+    def _finish(self, model: TrainedModel, oof: np.ndarray) -> None:
+        self.models[model.model_id] = model
+        self._oof[model.model_id] = oof
+        self._emit(ev.ModelFinished(
+            model_id=model.model_id, algo=model.algo, metrics=model.metrics,
+            training_time_ms=model.training_time_ms, predict_time_per_row_ms=model.predict_time_per_row_ms,
+            params=model.params, test_metrics=model.test_metrics))
+
+    def _record_failure(self, model_id: str, algo: str, exc: Exception) -> None:
+        error = f"{exc.__class__.__name__}: {exc}"
+        log.warning("%s failed: %s", model_id, error)
+        self.failures.append({"model_id": model_id, "algo": algo, "error": error,
+                              "traceback": traceback.format_exc()})
+        self._emit(ev.ModelFailed(model_id=model_id, algo=algo, error=error))
+
+    def _build_ensembles(self) -> None:
+        if ENSEMBLE_ALGO not in self._allowed() or len(self.models) < 2:
+            return
+        ranked = sorted(self.models.values(), key=lambda m: sort_key(self.sort_metric_, m.metrics[self.sort_metric_]))
+        best_of_family = list({m.algo: m for m in reversed(ranked)}.values())
+        groups = [("StackedEnsemble_AllModels_1", ranked)]
+        if len(best_of_family) >= 2:
+            groups.append(("StackedEnsemble_BestOfFamily_1", best_of_family))
+        for model_id, members in groups:
+            if self._out_of_time(reserve=False):
+                break
+            self._emit(ev.ModelStarted(model_id=model_id, algo=ENSEMBLE_ALGO))
+            started = time.time()
+            try:
+                meta, oof, _ = fit_stack(self.task_, [self._oof[m.model_id] for m in members], self._y,
+                                         self.n_classes_, self.seed)
+                params = {"base_models": [m.model_id for m in members], "metalearner": type(meta).__name__}
+                model = self._make_model(model_id, ENSEMBLE_ALGO, meta, params, oof, started, cls=EnsembleModel,
+                                         base_models=list(members))
+            except Exception as exc:
+                self._record_failure(model_id, ENSEMBLE_ALGO, exc)
+                continue
+            self._finish(model, oof)
+
+    def _rank(self) -> None:
+        rows = []
+        for m in self.models.values():
+            row = {"model_id": m.model_id, "algo": m.algo}
+            row.update({k: m.metrics.get(k) for k in COLUMNS[self.task_]})
+            row["training_time_ms"] = m.training_time_ms
+            row["predict_time_per_row_ms"] = m.predict_time_per_row_ms
+            rows.append(row)
+        rows.sort(key=lambda r: (sort_key(self.sort_metric_, r[self.sort_metric_]), r["model_id"]))
+        self.leaderboard = rows
+
+    def _emit(self, event: ev.Event) -> None:
+        if self.callback is None:
+            return
+        if self.callback(event) is True:
+            self.stopped_early = True
+
+
+def _json_safe(params: dict) -> dict:
+    out = {}
+    for k, v in (params or {}).items():
+        if isinstance(v, (np.integer,)):
+            v = int(v)
+        elif isinstance(v, (np.floating,)):
+            v = float(v)
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[k] = v
+    return out

@@ -1,0 +1,8 @@
+"""The registry of model families, in the order H2O AutoML tries them."""
+from .base import BuildContext, Family  # noqa: F401
+from . import deeplearning, drf, gbm, glm, xrt
+
+FAMILIES: dict[str, Family] = {f.key: f for f in (
+    glm.FAMILY, drf.FAMILY, gbm.FAMILY, xrt.FAMILY, deeplearning.FAMILY)}
+ENSEMBLE_ALGO = "StackedEnsemble"
+ALGOS = tuple(FAMILIES) + (ENSEMBLE_ALGO,)

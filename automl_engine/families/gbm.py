@@ -1,0 +1,128 @@
+"""GBM: LightGBM gradient boosting, with early stopping and a time limit inside the fit."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+
+from ..preprocessing import n_outputs_before_categorical
+from .base import BuildContext, Family
+
+DEFAULTS = (
+    {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 0.9,
+     "bagging_fraction": 0.9, "bagging_freq": 1},
+    {"learning_rate": 0.03, "num_leaves": 128, "min_child_samples": 5, "feature_fraction": 0.7,
+     "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0},
+    {"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 30, "feature_fraction": 0.8,
+     "lambda_l1": 0.1, "lambda_l2": 5.0, "max_bin": 127},
+)
+
+
+def sample_config(rng: np.random.Generator) -> dict:
+    return {
+        "learning_rate": float(np.exp(rng.uniform(np.log(0.01), np.log(0.2)))),
+        "num_leaves": int(rng.choice([7, 15, 31, 63, 127, 255])),
+        "min_child_samples": int(rng.choice([2, 5, 10, 20, 40, 80])),
+        "feature_fraction": float(rng.uniform(0.4, 1.0)),
+        "bagging_fraction": float(rng.uniform(0.5, 1.0)),
+        "bagging_freq": 1,
+        "lambda_l1": float(rng.choice([0.0, 0.01, 0.1, 1.0])),
+        "lambda_l2": float(rng.choice([0.0, 0.1, 1.0, 10.0])),
+        "min_sum_hessian_in_leaf": 1e-3,
+    }
+
+
+class _Deadline:
+    """LightGBM callback that ends training when the wall-clock deadline passes."""
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+        self.order = 30
+
+    def __call__(self, env):
+        import lightgbm
+
+        if self.deadline is not None and time.time() > self.deadline and env.iteration > 0:
+            raise lightgbm.callback.EarlyStopException(env.iteration - 1, env.evaluation_result_list or [])
+
+
+class LGBMEstimator(BaseEstimator):
+    """A LightGBM booster behind the scikit-learn contract.
+
+    A tenth of the training rows is held out for early stopping, so the number of trees is learnt
+    without looking at the validation fold.
+    """
+
+    def __init__(self, task="regression", params=None, categorical_features=None, n_estimators=3000,
+                 early_stopping_rounds=50, n_jobs=2, random_state=0, deadline=None):
+        self.task = task
+        self.params = params
+        self.categorical_features = categorical_features
+        self.n_estimators = n_estimators
+        self.early_stopping_rounds = early_stopping_rounds
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.deadline = deadline
+
+    def _objective(self, y):
+        if self.task == "regression":
+            return {"objective": "regression", "metric": "l2"}
+        if self.task == "binary":
+            return {"objective": "binary", "metric": "binary_logloss"}
+        return {"objective": "multiclass", "metric": "multi_logloss", "num_class": int(np.max(y)) + 1}
+
+    def fit(self, X, y):
+        import lightgbm
+
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y)
+        params = {"verbosity": -1, "num_threads": self.n_jobs, "seed": self.random_state,
+                  "deterministic": True, "force_row_wise": True, **self._objective(y), **(self.params or {})}
+        cats = list(self.categorical_features or [])
+        stratify = y if self.task != "regression" and len(y) >= 50 and np.bincount(y.astype(int)).min() >= 2 else None
+        callbacks = [_Deadline(self.deadline)]
+        if len(y) >= 100:
+            X_fit, X_stop, y_fit, y_stop = train_test_split(
+                X, y, test_size=0.1, random_state=self.random_state, stratify=stratify)
+            train = lightgbm.Dataset(X_fit, y_fit, categorical_feature=cats, free_raw_data=False)
+            valid = [lightgbm.Dataset(X_stop, y_stop, reference=train, categorical_feature=cats)]
+            callbacks.append(lightgbm.early_stopping(self.early_stopping_rounds, verbose=False))
+        else:
+            train, valid = lightgbm.Dataset(X, y, categorical_feature=cats), []
+        self.booster_ = lightgbm.train(params, train, num_boost_round=self.n_estimators,
+                                       valid_sets=valid, callbacks=callbacks)
+        self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _raw(self, X):
+        return self.booster_.predict(np.asarray(X, dtype=float), num_iteration=self.best_iteration_)
+
+    def predict(self, X):
+        out = self._raw(X)
+        if self.task == "regression":
+            return out
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def predict_proba(self, X):
+        out = self._raw(X)
+        if self.task == "binary":
+            return np.column_stack([1 - out, out])
+        return out
+
+    @property
+    def feature_importances_(self):
+        return self.booster_.feature_importance(importance_type="gain")
+
+
+def make_model(ctx: BuildContext, config: dict):
+    start = n_outputs_before_categorical(ctx.spec)
+    cats = list(range(start, start + len(ctx.spec.categorical)))
+    return LGBMEstimator(task=ctx.task, params=config, categorical_features=cats, n_jobs=ctx.n_jobs,
+                         random_state=ctx.seed, deadline=ctx.deadline)
+
+
+FAMILY = Family(key="GBM", style="tree", make_model=make_model, default_configs=DEFAULTS,
+                sample_config=sample_config)

@@ -1,0 +1,165 @@
+"""Reading real-world CSV files: encodings, delimiters, decimal commas, headers.
+
+``read_csv`` accepts a path, bytes or a binary file object and returns a DataFrame, or raises
+:class:`DataError` with a message a person can act on.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections import Counter
+from typing import BinaryIO, Union
+
+import pandas as pd
+
+from .errors import DataError
+
+DELIMITERS = [",", ";", "\t", "|"]
+SNIFF_LINES = 200
+_NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+_THOUSANDS_COMMA = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
+_THOUSANDS_DOT = re.compile(r"^\s*[-+]?\d{1,3}(\.\d{3})+(,\d+)?\s*$")
+
+Source = Union[str, os.PathLike, bytes, BinaryIO]
+
+
+def _read_bytes(source: Source) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    if hasattr(source, "read"):
+        return source.read()
+    with open(source, "rb") as fh:
+        return fh.read()
+
+
+def decode_text(raw: bytes) -> str:
+    """Decode bytes as text, honouring BOMs; UTF-8 first, then a detected or Latin-1 fallback."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="replace")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if len(raw) > 3 and raw[1:2] == b"\x00" and raw[3:4] == b"\x00":
+        return raw.decode("utf-16-le", errors="replace")
+    if b"\x00" in raw[:4096]:
+        raise DataError("This file looks like a binary file, not a CSV table. "
+                        "Export your data as CSV (comma or semicolon separated text) and upload that.")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(raw[:200_000]).best()
+        if best is not None and best.encoding:
+            return raw.decode(best.encoding, errors="replace")
+    except Exception:  # pragma: no cover - detection is best effort
+        pass
+    return raw.decode("latin-1")
+
+
+def _sample_lines(text: str) -> list[str]:
+    lines = []
+    for line in text.splitlines():
+        if line.strip():
+            lines.append(line)
+        if len(lines) >= SNIFF_LINES:
+            break
+    return lines
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """Pick the delimiter that splits the sample into the most consistent number of fields."""
+    best, best_score = ",", (-1.0, 0)
+    for delim in DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delim)]
+        if not counts:
+            continue
+        mode, freq = Counter(counts).most_common(1)[0]
+        if mode < 2:
+            continue
+        score = (freq / len(counts), mode)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _detect_number_format(rows: list[list[str]]) -> tuple[str, str | None]:
+    values = [v for row in rows[1:] for v in row if v and any(c.isdigit() for c in v)]
+    dec_comma = sum(bool(_DECIMAL_COMMA.match(v)) for v in values)
+    thou_comma = sum(bool(_THOUSANDS_COMMA.match(v)) for v in values)
+    thou_dot = sum(bool(_THOUSANDS_DOT.match(v)) and "," in v for v in values)
+    plain_dot = sum(bool(re.match(r"^\s*[-+]?\d+\.\d+\s*$", v)) for v in values)
+    if dec_comma + thou_dot > max(plain_dot, 0) and dec_comma + thou_dot > 0:
+        return ",", "." if thou_dot else None
+    if thou_comma > 0:
+        return ".", ","
+    return ".", None
+
+
+def _looks_numeric(value: str) -> bool:
+    return bool(_NUMBER.match(value))
+
+
+def has_header(rows: list[list[str]]) -> bool:
+    """A first row with no numbers, above rows with numbers in the same columns, is a header."""
+    if len(rows) < 2:
+        return True
+    first = rows[0]
+    if any(_looks_numeric(v) for v in first if v):
+        numeric_below = [
+            sum(_looks_numeric(r[i]) for r in rows[1:] if i < len(r)) > 0 for i in range(len(first))
+        ]
+        # A numeric first row over numeric columns is data, not a header.
+        return not all(
+            numeric_below[i] for i, v in enumerate(first) if v and _looks_numeric(v)
+        )
+    return True
+
+
+def read_csv(source: Source, *, max_rows: int | None = None) -> pd.DataFrame:
+    """Read a CSV file of unknown dialect into a DataFrame."""
+    raw = _read_bytes(source)
+    if not raw.strip():
+        raise DataError("The file is empty. Upload a CSV file with a header row and at least a few rows of data.")
+    text = decode_text(raw)
+    if "\x00" in text:
+        raise DataError("This file contains binary data, not a CSV table. Export it as CSV text and try again.")
+    lines = _sample_lines(text)
+    if not lines:
+        raise DataError("The file has no data, only blank lines. Upload a CSV file with a header row and rows of data.")
+    delim = sniff_delimiter(lines)
+    sample_rows = list(csv.reader(lines, delimiter=delim))
+    decimal, thousands = _detect_number_format(sample_rows)
+    header = has_header(sample_rows)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delim, decimal=decimal, thousands=thousands,
+            header=0 if header else None, skip_blank_lines=True, nrows=max_rows,
+            low_memory=False, skipinitialspace=True,
+        )
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+        raise DataError(
+            "The rows of this file do not line up with its header "
+            f"(some rows have more fields than others: {detail}). "
+            "Check the file for stray delimiters or unclosed quotes."
+        ) from exc
+    except (pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
+        raise DataError(f"This file could not be read as a table: {exc}") from exc
+    if not header:
+        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.dropna(how="all")
+    if frame.shape[1] < 2:
+        raise DataError(
+            "Only one column was found. A table needs at least two columns: something to predict and "
+            "something to predict it from. If your file uses an unusual separator, save it as a "
+            "comma-separated CSV."
+        )
+    if len(frame) == 0:
+        raise DataError("The file has a header but no rows of data.")
+    return frame.reset_index(drop=True)

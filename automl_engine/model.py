@@ -1,0 +1,120 @@
+"""Trained models: one pipeline (or a stack of them) that predicts from a raw DataFrame."""
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+
+@dataclass
+class TrainedModel:
+    model_id: str
+    algo: str
+    task: str
+    target: str
+    features: list[str]
+    feature_kinds: dict[str, str]
+    classes: Optional[list] = None
+    estimator: Any = None
+    metrics: dict = field(default_factory=dict)
+    test_metrics: Optional[dict] = None
+    params: dict = field(default_factory=dict)
+    training_time_ms: int = 0
+    predict_time_per_row_ms: float = 0.0
+    metadata: dict = field(default_factory=dict)
+
+    # -- input checks -------------------------------------------------------------------------
+    def check_input(self, frame: pd.DataFrame) -> dict:
+        """Columns the model expects but the frame lacks, and columns it will ignore."""
+        missing = [c for c in self.features if c not in frame.columns]
+        unexpected = [c for c in frame.columns if c not in self.features and c != self.target]
+        return {"missing": missing, "unexpected": unexpected}
+
+    def _features_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError("Predictions need a table (a pandas DataFrame) with the training columns.")
+        missing = self.check_input(frame)["missing"]
+        if len(missing) == len(self.features):
+            raise DataError("None of the columns the model was trained on are in this data. Expected: "
+                            + ", ".join(self.features[:20]))
+        out = frame.reindex(columns=self.features)
+        return out
+
+    # -- prediction ---------------------------------------------------------------------------
+    def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
+        """Numbers for regression; an (n, n_classes) probability matrix for classification."""
+        X = self._features_frame(frame)
+        if self.task == "regression":
+            return np.asarray(self.estimator.predict(X), dtype=float)
+        return np.asarray(self.estimator.predict_proba(X), dtype=float)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A ``predict`` column, plus one probability column per class for classification."""
+        raw = self.predict_raw(frame)
+        if self.task == "regression":
+            return pd.DataFrame({"predict": raw}, index=frame.index)
+        labels = np.asarray(self.classes, dtype=object)[np.argmax(raw, axis=1)]
+        out = pd.DataFrame({"predict": labels}, index=frame.index)
+        for i, cls in enumerate(self.classes):
+            out[str(cls)] = raw[:, i]
+        return out
+
+    def describe(self) -> dict:
+        return {"model_id": self.model_id, "algo": self.algo, "task": self.task, "target": self.target,
+                "features": self.features, "feature_kinds": self.feature_kinds, "classes": self.classes,
+                "metrics": self.metrics, "test_metrics": self.test_metrics, "params": self.params,
+                "training_time_ms": self.training_time_ms,
+                "predict_time_per_row_ms": self.predict_time_per_row_ms, **self.metadata}
+
+
+@dataclass
+class EnsembleModel(TrainedModel):
+    """A stacked ensemble: a metalearner over its base models' predictions."""
+    base_models: list = field(default_factory=list)
+
+    def level_one(self, frame: pd.DataFrame) -> np.ndarray:
+        return level_one_features(self.task, [m.predict_raw(frame) for m in self.base_models])
+
+    def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
+        self._features_frame(frame)
+        Z = self.level_one(frame)
+        if self.task == "regression":
+            return np.asarray(self.estimator.predict(Z), dtype=float)
+        return np.asarray(self.estimator.predict_proba(Z), dtype=float)
+
+
+def level_one_features(task: str, predictions: list[np.ndarray]) -> np.ndarray:
+    """Stack base-model predictions into the metalearner's input."""
+    cols = []
+    for pred in predictions:
+        if task == "regression":
+            cols.append(pred.reshape(-1, 1))
+        elif task == "binary":
+            cols.append(pred[:, 1:2])
+        else:
+            cols.append(pred)
+    return np.hstack(cols)
+
+
+def library_versions() -> dict:
+    import sklearn
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
+                "scikit-learn": sklearn.__version__}
+    try:
+        import lightgbm
+
+        versions["lightgbm"] = lightgbm.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return versions
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,117 @@
+"""Preprocessing that ships inside every model's pipeline.
+
+``build_preprocessor(spec, style)`` returns a ``ColumnTransformer`` whose output columns come in
+a fixed order: numeric, boolean, datetime parts, then categorical codes. ``style`` is ``"tree"``
+(missing values left to the model, categories as integer codes) or ``"linear"`` (imputed,
+scaled, one-hot encoded).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from .schema import BOOL_VALUES, FeatureSpec
+
+DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour", "dayofyear")
+TRUE_VALUES = {"true", "yes", "t", "y", "1", "1.0"}
+
+
+class ToNumber(BaseEstimator, TransformerMixin):
+    """Coerce columns to floats; anything unparseable becomes missing."""
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        frame = pd.DataFrame(X)
+        return frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features, dtype=object)
+
+
+class ToBool(ToNumber):
+    """Map yes/no, true/false, 1/0 (any case) to 1.0/0.0; other values become missing."""
+
+    def transform(self, X):
+        def convert(col: pd.Series) -> pd.Series:
+            text = col.astype(str).str.strip().str.lower()
+            known = text.isin(BOOL_VALUES | TRUE_VALUES | {"0", "0.0"})
+            return text.isin(TRUE_VALUES).astype(float).where(known & col.notna())
+
+        return pd.DataFrame(X).apply(convert).to_numpy(dtype=float)
+
+
+class DatetimeParts(BaseEstimator, TransformerMixin):
+    """Split each datetime column into year, month, day, day of week, hour and day of year."""
+
+    def fit(self, X, y=None):
+        self.columns_ = list(pd.DataFrame(X).columns)
+        return self
+
+    def transform(self, X):
+        frame = pd.DataFrame(X)
+        parts = []
+        for col in frame.columns:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                values = pd.to_datetime(frame[col], errors="coerce", format="mixed")
+            dt = values.dt
+            for part in DATETIME_PARTS:
+                parts.append(getattr(dt, part).astype(float).to_numpy())
+        if not parts:
+            return np.empty((len(frame), 0))
+        return np.column_stack(parts)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray([f"{c}.{p}" for c in self.columns_ for p in DATETIME_PARTS], dtype=object)
+
+
+class ToCategory(ToNumber):
+    """Turn category values into strings (missing stays missing) so mixed types encode cleanly."""
+
+    def transform(self, X):
+        frame = pd.DataFrame(X)
+        return frame.apply(lambda c: c.map(lambda v: v if pd.isna(v) else str(v).strip())).to_numpy(dtype=object)
+
+
+def n_outputs_before_categorical(spec: FeatureSpec) -> int:
+    return len(spec.numeric) + len(spec.boolean) + len(DATETIME_PARTS) * len(spec.datetime)
+
+
+def build_preprocessor(spec: FeatureSpec, style: str = "tree") -> ColumnTransformer:
+    linear = style == "linear"
+
+    def numeric_steps(first):
+        if linear:
+            return make_pipeline(first, SimpleImputer(strategy="median", add_indicator=True,
+                                                      keep_empty_features=True), StandardScaler())
+        return first
+
+    parts = []
+    if spec.numeric:
+        parts.append(("num", numeric_steps(ToNumber()), spec.numeric))
+    if spec.boolean:
+        parts.append(("bool", numeric_steps(ToBool()), spec.boolean))
+    if spec.datetime:
+        parts.append(("dt", numeric_steps(DatetimeParts()), spec.datetime))
+    if spec.categorical:
+        if linear:
+            encoder = make_pipeline(
+                ToCategory(), SimpleImputer(strategy="constant", fill_value="(missing)"),
+                OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5, max_categories=60,
+                              sparse_output=False))
+        else:
+            encoder = make_pipeline(
+                ToCategory(), OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                             encoded_missing_value=np.nan, min_frequency=3, max_categories=250))
+        parts.append(("cat", encoder, spec.categorical))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False)

@@ -1,0 +1,185 @@
+"""Column kinds and task inference.
+
+Each column gets a kind: numeric, categorical, boolean, datetime, text, id or constant. ID-like,
+constant and free-text columns are dropped from the features, each with a stated reason.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+NUMERIC, CATEGORICAL, BOOLEAN, DATETIME, TEXT, ID, CONSTANT = (
+    "numeric", "categorical", "boolean", "datetime", "text", "id", "constant")
+USED_KINDS = (NUMERIC, CATEGORICAL, BOOLEAN, DATETIME)
+TASKS = ("regression", "binary", "multiclass")
+MAX_CLASSES = 100
+BOOL_VALUES = {"true", "false", "yes", "no", "t", "f", "y", "n"}
+_DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$")
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    kind: str
+    missing: int
+    distinct: int
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "type": self.kind, "missing": self.missing,
+                "distinct": self.distinct, "reason": self.reason}
+
+
+@dataclass
+class FeatureSpec:
+    """Which raw columns feed the model, by kind."""
+    numeric: list[str] = field(default_factory=list)
+    boolean: list[str] = field(default_factory=list)
+    datetime: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.numeric + self.boolean + self.datetime + self.categorical
+
+    def kinds(self) -> dict[str, str]:
+        out = {c: NUMERIC for c in self.numeric}
+        out.update({c: BOOLEAN for c in self.boolean})
+        out.update({c: DATETIME for c in self.datetime})
+        out.update({c: CATEGORICAL for c in self.categorical})
+        return out
+
+
+def _as_strings(series: pd.Series) -> pd.Series:
+    return series.dropna().astype(str).str.strip()
+
+
+def _is_bool(series: pd.Series, nonnull: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(series):
+        return True
+    if series.dtype == object:
+        values = set(_as_strings(series).str.lower().unique())
+        return 0 < len(values) <= 2 and values <= BOOL_VALUES
+    return False
+
+
+def _is_datetime(series: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    if series.dtype != object:
+        return False
+    sample = _as_strings(series).head(200)
+    if sample.empty or not sample.str.match(_DATE_LIKE).mean() > 0.95:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return parsed.notna().mean() > 0.95
+
+
+def _is_text(nonnull_str: pd.Series, distinct: int) -> bool:
+    if nonnull_str.empty:
+        return False
+    words = nonnull_str.str.split().str.len().mean()
+    return words >= 4 and nonnull_str.str.len().mean() >= 25 and distinct > 0.5 * len(nonnull_str)
+
+
+def infer_column(series: pd.Series, n_rows: int) -> ColumnInfo:
+    name = str(series.name)
+    missing = int(series.isna().sum())
+    nonnull = series.dropna()
+    distinct = int(nonnull.nunique())
+    info = ColumnInfo(name, CATEGORICAL, missing, distinct)
+    if distinct <= 1:
+        info.kind, info.reason = CONSTANT, (
+            "it is empty" if distinct == 0 else "it has the same value in every row")
+        return info
+    if _is_bool(series, nonnull):
+        info.kind = BOOLEAN
+        return info
+    if pd.api.types.is_numeric_dtype(series):
+        is_int = pd.api.types.is_integer_dtype(series) or bool(np.all(np.mod(nonnull, 1) == 0))
+        if is_int and distinct == n_rows and n_rows >= 20 and _looks_like_counter(nonnull):
+            info.kind, info.reason = ID, "it is a row number or ID (a different whole number in every row)"
+        else:
+            info.kind = NUMERIC
+        return info
+    if _is_datetime(series):
+        info.kind = DATETIME
+        return info
+    strings = _as_strings(series)
+    if _is_text(strings, distinct):
+        info.kind, info.reason = TEXT, "it is free text, which this version does not learn from"
+        return info
+    if distinct == len(nonnull) and n_rows >= 20:
+        info.kind, info.reason = ID, "it is an identifier (a different value in every row)"
+        return info
+    return info
+
+
+def _looks_like_counter(values: pd.Series) -> bool:
+    """Unique integers that fill most of their range (1, 2, 3, ...) read as row numbers."""
+    span = float(values.max()) - float(values.min()) + 1
+    return span <= 2 * len(values)
+
+
+def profile_columns(frame: pd.DataFrame) -> list[ColumnInfo]:
+    return [infer_column(frame[c], len(frame)) for c in frame.columns]
+
+
+def feature_spec(frame: pd.DataFrame, target: str, ignore: tuple = ()) -> FeatureSpec:
+    spec = FeatureSpec()
+    for info in profile_columns(frame.drop(columns=[target])):
+        if info.name in ignore:
+            spec.dropped[info.name] = "you chose to ignore it"
+        elif info.kind in USED_KINDS:
+            getattr(spec, info.kind).append(info.name)
+        else:
+            spec.dropped[info.name] = info.reason
+    if not spec.columns:
+        raise DataError("No usable feature columns are left once ID-like, constant and text columns "
+                        f"are set aside ({', '.join(spec.dropped) or 'none'}). Add columns that describe each row.")
+    return spec
+
+
+def infer_task(target: pd.Series) -> tuple[str, str]:
+    """Return (task, reason in plain words) for the target column."""
+    values = target.dropna()
+    name = target.name
+    distinct = int(values.nunique())
+    if distinct < 2:
+        raise DataError(f"The target column '{name}' has {'no values' if distinct == 0 else 'only one value'}; "
+                        "there is nothing to predict. Pick a column whose values differ between rows.")
+    if distinct == 2:
+        return "binary", f"'{name}' has exactly two values, so this is a yes/no (binary) prediction."
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return "regression", (f"'{name}' is numeric with {distinct} different values, so the models predict "
+                              "a number (regression). Choose multiclass to treat the values as categories.")
+    if distinct > MAX_CLASSES:
+        raise DataError(f"The target column '{name}' has {distinct} different text values; that is too many "
+                        f"categories to learn (at most {MAX_CLASSES}). Pick another target or group its values.")
+    return "multiclass", f"'{name}' has {distinct} categories, so the models predict which category (multiclass)."
+
+
+def check_task(target: pd.Series, task: str) -> None:
+    values = target.dropna()
+    if task not in TASKS:
+        raise DataError(f"Unknown task '{task}'. Use one of: auto, {', '.join(TASKS)}.")
+    if task == "regression" and not pd.api.types.is_numeric_dtype(values):
+        raise DataError(f"The target '{target.name}' holds text, so it cannot be predicted as a number. "
+                        "Use binary or multiclass instead.")
+    if task == "binary" and values.nunique() != 2:
+        raise DataError(f"A binary task needs a target with exactly two values; '{target.name}' has "
+                        f"{values.nunique()}. Use multiclass or regression instead.")
+    if task == "multiclass" and values.nunique() > MAX_CLASSES:
+        raise DataError(f"The target '{target.name}' has {values.nunique()} values; a multiclass task allows "
+                        f"at most {MAX_CLASSES}.")
+    if task == "multiclass" and values.nunique() < 2:
+        raise DataError(f"The target '{target.name}' has fewer than two values; there is nothing to predict.")

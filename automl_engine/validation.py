@@ -1,0 +1,75 @@
+"""Cross-validation: fold splits, out-of-fold predictions and the time checks between folds."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+HOLDOUT_ROWS = 500_000  # above this many rows, a single holdout replaces k-fold
+
+
+class OutOfTime(Exception):
+    """The budget ran out before the model could be finished."""
+
+
+def make_splits(task: str, y: np.ndarray, nfolds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    n = len(y)
+    classification = task != "regression"
+    min_class = int(np.bincount(y.astype(int)).min()) if classification else n
+    if nfolds >= 2 and n < HOLDOUT_ROWS:
+        if classification and min_class >= nfolds:
+            splitter = StratifiedKFold(n_splits=nfolds, shuffle=True, random_state=seed)
+        else:
+            splitter = KFold(n_splits=nfolds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(n), y))
+    idx = np.arange(n)
+    stratify = y if classification and min_class >= 2 else None
+    train, valid = train_test_split(idx, test_size=0.2, random_state=seed, stratify=stratify)
+    return [(np.sort(train), np.sort(valid))]
+
+
+def predict_raw(estimator, X, task: str) -> np.ndarray:
+    if task == "regression":
+        return np.asarray(estimator.predict(X), dtype=float)
+    return np.asarray(estimator.predict_proba(X), dtype=float)
+
+
+def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, deadline: float | None):
+    """Fit one estimator per fold; return the out-of-fold prediction matrix (NaN where unseen)."""
+    shape = (len(y),) if task == "regression" else (len(y), n_classes)
+    oof = np.full(shape, np.nan)
+    for train_idx, valid_idx in splits:
+        if deadline is not None and time.time() > deadline:
+            raise OutOfTime()
+        est = make_estimator()
+        est.fit(X.iloc[train_idx], y[train_idx])
+        oof[valid_idx] = _align(predict_raw(est, X.iloc[valid_idx], task), est, n_classes, task)
+    return oof
+
+
+def _align(pred, est, n_classes, task):
+    """Put class probabilities in columns 0..n_classes-1 even if a fold lacked a class."""
+    if task == "regression" or pred.shape[1] == n_classes:
+        return pred
+    classes = getattr(est, "classes_", None)
+    if classes is None and hasattr(est, "steps"):
+        classes = getattr(est.steps[-1][1], "classes_", None)
+    full = np.zeros((pred.shape[0], n_classes))
+    full[:, np.asarray(classes, dtype=int)] = pred
+    return full
+
+
+def fit_full(make_estimator, X, y):
+    est = make_estimator()
+    est.fit(X, y)
+    return est
+
+
+def covered(oof: np.ndarray) -> np.ndarray:
+    """Rows that received an out-of-fold prediction."""
+    return ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
+
+
+__all__ = ["make_splits", "cross_validate", "fit_full", "covered", "OutOfTime", "clone"]
