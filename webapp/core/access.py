@@ -1,0 +1,22 @@
+"""Ownership helpers: other people's objects answer 404."""
+from django.shortcuts import get_object_or_404
+
+from .models import Dataset, Experiment, ModelResult
+
+
+def get_dataset_for_user(user, pk) -> Dataset:
+    return get_object_or_404(Dataset, pk=pk, owner=user)
+
+
+def get_experiment_for_user(user, pk) -> Experiment:
+    return get_object_or_404(Experiment.objects.select_related("dataset"), pk=pk, owner=user)
+
+
+def get_result_for_user(user, experiment_pk, model_id) -> ModelResult:
+    return get_object_or_404(ModelResult, experiment__pk=experiment_pk, experiment__owner=user, model_id=model_id,
+                             status=ModelResult.Status.FINISHED)
+
+
+def get_leader_for_user(user, experiment_pk) -> ModelResult:
+    experiment = get_experiment_for_user(user, experiment_pk)
+    return get_result_for_user(user, experiment.pk, experiment.leader_model_id or "\0")

@@ -1,0 +1,183 @@
+"""The JSON API (see DESIGN.md). Session or token auth; errors are ``{"error": "..."}`` with a 4xx."""
+from __future__ import annotations
+
+import functools
+import json
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import services
+from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
+from .status import experiment_payload
+from .views import model_file_response
+
+TASKS = ("auto", "regression", "binary", "multiclass")
+
+
+def error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def api_view(methods):
+    """Authenticate (token or session), restrict methods, and turn known errors into JSON."""
+    def decorate(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.META.get("HTTP_AUTHORIZATION", "").startswith("Token ") and not request.token_auth:
+                return error("That API token is not valid (it may have been revoked).", 401)
+            if not request.user.is_authenticated:
+                return error("Log in or send an API token: 'Authorization: Token KEY'.", 401)
+            if request.method not in methods:
+                return error(f"Use {' or '.join(methods)} here.", 405)
+            if request.method == "POST" and not request.token_auth:
+                from django.middleware.csrf import CsrfViewMiddleware
+
+                rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+                if rejected is not None:
+                    return error("The CSRF check failed: reload the page and try again.", 403)
+            try:
+                return view(request, *args, **kwargs)
+            except Http404:
+                return error("Not found.", 404)
+            except services.InputError as exc:
+                return error(str(exc), 400)
+        return wrapper
+    return decorate
+
+
+def _json_body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise services.InputError("The request body is not valid JSON.")
+    if not isinstance(body, dict):
+        raise services.InputError("The request body must be a JSON object.")
+    return body
+
+
+def _optional_int(body, key, low, high):
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise services.InputError(f"'{key}' must be a whole number.")
+    if not low <= value <= high:
+        raise services.InputError(f"'{key}' must be between {low} and {high}.")
+    return int(value)
+
+
+def _algo_list(body, key):
+    value = body.get(key)
+    if value in (None, "", []):
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise services.InputError(f"'{key}' must be a list of algorithm names.")
+    known = {a.lower(): a for a in services.ALGOS}
+    unknown = [v for v in value if v.lower() not in known]
+    if unknown:
+        raise services.InputError(f"Unknown algorithm(s) in '{key}': {', '.join(unknown)}. "
+                                  f"Known: {', '.join(services.ALGOS)}.")
+    return [known[v.lower()] for v in value]
+
+
+@api_view(["GET", "POST"])
+def datasets(request):
+    if request.method == "GET":
+        return JsonResponse({"datasets": [d.to_api() for d in request.user.datasets.all()[:200]]})
+    upload = request.FILES.get("file")
+    if upload is not None:
+        dataset = services.create_dataset(request.user, name=upload.name, content=services.read_upload(upload))
+    elif request.POST.get("url"):
+        dataset = services.import_url(request.user, request.POST["url"])
+    else:
+        body = _json_body(request) if request.content_type == "application/json" else {}
+        if not body.get("url"):
+            return error("Send a CSV file in the multipart field 'file', or a link in the field 'url'.")
+        dataset = services.import_url(request.user, str(body["url"]))
+    return JsonResponse(dataset.to_api(), status=201)
+
+
+@api_view(["GET"])
+def dataset_detail(request, pk):
+    return JsonResponse(get_dataset_for_user(request.user, pk).to_api(detail=True))
+
+
+@api_view(["GET", "POST"])
+def experiments(request):
+    from django.conf import settings
+
+    if request.method == "GET":
+        rows = [{"id": e.pk, "name": str(e), "dataset": e.dataset_id, "target": e.target, "status": e.status,
+                 "leader": e.leader_model_id or None} for e in request.user.experiments.all()[:200]]
+        return JsonResponse({"experiments": rows})
+    body = _json_body(request)
+    dataset_id = body.get("dataset")
+    if not isinstance(dataset_id, int) or isinstance(dataset_id, bool):
+        return error("'dataset' must be the id of one of your datasets.")
+    dataset = get_dataset_for_user(request.user, dataset_id)
+    target = body.get("target")
+    if not isinstance(target, str) or not target:
+        return error("'target' must name the column to predict.")
+    task = body.get("task", "auto") or "auto"
+    if task not in TASKS:
+        return error(f"'task' must be one of: {', '.join(TASKS)}.")
+    nfolds = _optional_int(body, "nfolds", 0, 10)
+    if nfolds == 1:
+        return error("'nfolds' must be 0 (a single holdout) or at least 2.")
+    experiment = services.start_experiment(
+        request.user, dataset, target=target, task=task,
+        max_models=_optional_int(body, "max_models", 1, 500),
+        max_runtime_secs=_optional_int(body, "max_runtime_secs", 5, settings.MAX_RUNTIME_SECS_LIMIT),
+        nfolds=5 if nfolds is None else nfolds, seed=_optional_int(body, "seed", 0, 2**31 - 1) or 1,
+        sort_metric=str(body.get("sort_metric") or ""), include_algos=_algo_list(body, "include_algos"),
+        exclude_algos=_algo_list(body, "exclude_algos"), name=str(body.get("name") or "")[:255])
+    return JsonResponse({"id": experiment.pk, "status": experiment.status}, status=201)
+
+
+@api_view(["GET"])
+def experiment_detail(request, pk):
+    return JsonResponse(experiment_payload(get_experiment_for_user(request.user, pk)))
+
+
+@api_view(["POST"])
+def experiment_cancel(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    if not experiment.is_finished:
+        services.cancel_experiment(experiment)
+    experiment.refresh_from_db()
+    return JsonResponse({"id": experiment.pk, "status": experiment.status, "cancel_requested": True})
+
+
+@api_view(["GET"])
+def leader_download(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    if not experiment.leader_model_id:
+        return error("This experiment has no leader yet: wait until it finishes.", 409)
+    return model_file_response(get_leader_for_user(request.user, pk))
+
+
+@api_view(["GET"])
+def model_download(request, pk, model_id):
+    return model_file_response(get_result_for_user(request.user, pk, model_id))
+
+
+@api_view(["POST"])
+def predict(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    model_id = request.POST.get("model") or experiment.leader_model_id
+    if not model_id:
+        return error("This experiment has no model yet: wait until one finishes.", 409)
+    result = get_result_for_user(request.user, pk, model_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return error("Send the CSV file to score in the multipart field 'file'.")
+    preds, problems = services.predict_csv(result, services.read_upload(upload))
+    response = HttpResponse(preds.to_csv(index=False), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="predictions_{experiment.pk}_{model_id}.csv"'
+    if problems["missing"]:
+        response["X-Missing-Columns"] = ",".join(problems["missing"])[:2000]
+    return response

@@ -1,0 +1,191 @@
+"""Datasets, experiments, per-model results, events and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Dataset(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="datasets/%Y/%m/", max_length=500)
+    source_url = models.URLField(blank=True, max_length=2000)
+    size_bytes = models.BigIntegerField(default=0)
+    n_rows = models.IntegerField(default=0)
+    n_cols = models.IntegerField(default=0)
+    columns = models.JSONField(default=list)  # [{name, type, missing, distinct, reason}]
+    preview = models.JSONField(default=list)  # the first rows, as lists of strings
+    warnings = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        # The home page lists a user's datasets, newest first.
+        indexes = [models.Index(fields=["owner", "-created_at"], name="dataset_owner_recent")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("dataset", args=[self.pk])
+
+    def to_api(self, detail: bool = False) -> dict:
+        data = {"id": self.pk, "name": self.name, "n_rows": self.n_rows, "n_cols": self.n_cols,
+                "columns": [{"name": c["name"], "type": c["type"], "missing": c["missing"]} for c in self.columns],
+                "created_at": self.created_at.isoformat()}
+        if detail:
+            data["profile"] = self.columns
+            data["warnings"] = self.warnings
+            data["preview"] = self.preview
+        return data
+
+
+class Experiment(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="experiments")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="experiments")
+    name = models.CharField(max_length=255, blank=True)
+    target = models.CharField(max_length=255)
+    task = models.CharField(max_length=20, default="auto")  # as asked; "auto" until the run infers it
+    task_reason = models.TextField(blank=True)
+    sort_metric = models.CharField(max_length=40, blank=True)
+    options = models.JSONField(default=dict)  # max_models, max_runtime_secs, nfolds, seed, algos
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)  # 0..1
+    current_model = models.CharField(max_length=100, blank=True)
+    models_done = models.IntegerField(default=0)
+    leader_model_id = models.CharField(max_length=100, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The home page lists a user's experiments, newest first.
+            models.Index(fields=["owner", "-created_at"], name="experiment_owner_recent"),
+            # Stale-run detection looks for running experiments by heartbeat age.
+            models.Index(fields=["status", "heartbeat_at"], name="experiment_status_heartbeat"),
+        ]
+
+    def __str__(self):
+        return self.name or f"Experiment {self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("experiment", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def leader(self):
+        if not self.leader_model_id:
+            return None
+        return self.results.filter(model_id=self.leader_model_id).first()
+
+    def leaderboard(self):
+        """Finished models, best first by the sort metric (failed ones are listed separately)."""
+        from automl_engine.metrics import sort_key
+
+        rows = list(self.results.filter(status=ModelResult.Status.FINISHED))
+        metric = self.sort_metric
+        return sorted(rows, key=lambda r: (sort_key(metric, r.metrics.get(metric)), r.model_id))
+
+
+class ModelResult(models.Model):
+    class Status(models.TextChoices):
+        FINISHED = "finished"
+        FAILED = "failed"
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="results")
+    model_id = models.CharField(max_length=100)
+    algo = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.FINISHED)
+    metrics = models.JSONField(default=dict)
+    test_metrics = models.JSONField(null=True, blank=True)
+    params = models.JSONField(default=dict)
+    training_time_ms = models.IntegerField(default=0)
+    predict_time_per_row_ms = models.FloatField(default=0.0)
+    file = models.FileField(upload_to="models/", max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One row per model per experiment: a redelivered task updates, never duplicates.
+            models.UniqueConstraint(fields=["experiment", "model_id"], name="one_result_per_model"),
+        ]
+
+    def __str__(self):
+        return self.model_id
+
+    def to_api(self, task: str) -> dict:
+        from automl_engine.metrics import COLUMNS
+
+        row = {"model_id": self.model_id, "algo": self.algo, "status": self.status}
+        row.update({k: self.metrics.get(k) for k in COLUMNS.get(task, ())})
+        row["training_time_ms"] = self.training_time_ms
+        row["predict_time_per_row_ms"] = self.predict_time_per_row_ms
+        if self.test_metrics:
+            row["test_metrics"] = self.test_metrics
+        if self.error:
+            row["error"] = self.error
+        return row
+
+
+class ExperimentEvent(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="events")
+    seq = models.IntegerField()
+    kind = models.CharField(max_length=40)
+    message = models.TextField()
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        # The live page asks for an experiment's events after the last seq it has seen.
+        constraints = [models.UniqueConstraint(fields=["experiment", "seq"], name="one_event_per_seq")]
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)  # looked up on every API call
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @classmethod
+    def issue(cls, user) -> tuple["ApiToken", str]:
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, key_hash=_hash_key(key), prefix=key[:8])
+        return token, key
+
+    @classmethod
+    def user_for_key(cls, key: str):
+        token = cls.objects.select_related("user").filter(key_hash=_hash_key(key), revoked_at__isnull=True).first()
+        if token and token.user.is_active:
+            return token.user
+        return None

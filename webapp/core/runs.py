@@ -1,0 +1,192 @@
+"""Running an experiment inside a worker: the claim, the engine run, and events turned into rows.
+
+Called by ``worker.tasks.run_experiment``. Kept here, next to the models it writes, so the web
+app never imports the worker and the worker holds only the Celery wiring.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import close_old_connections, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from automl_engine import AutoML, DataError, read_csv, save_model
+from automl_engine import events as ev
+
+from .models import Experiment, ExperimentEvent, ModelResult
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECS = 10
+
+
+def claim(experiment_id: int, worker: str) -> bool:
+    """queued -> running, atomically. False when the row is gone, finished, or someone else has it."""
+    now = timezone.now()
+    updated = Experiment.objects.filter(pk=experiment_id, status=Experiment.Status.QUEUED,
+                                        cancel_requested=False).update(
+        status=Experiment.Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker)
+    if updated:
+        return True
+    Experiment.objects.filter(pk=experiment_id, status=Experiment.Status.QUEUED, cancel_requested=True).update(
+        status=Experiment.Status.CANCELLED, finished_at=now, error="Stopped before it started.")
+    return False
+
+
+class Heartbeat(threading.Thread):
+    """Touches the experiment row while the run goes on, so a dead worker can be told apart."""
+
+    def __init__(self, experiment_id: int):
+        super().__init__(daemon=True)
+        self.experiment_id = experiment_id
+        self.stop_event = threading.Event()
+
+    def run(self):
+        while not self.stop_event.wait(HEARTBEAT_SECS):
+            try:
+                Experiment.objects.filter(pk=self.experiment_id).update(heartbeat_at=timezone.now())
+            except Exception:  # a missed beat is not fatal; the next one may succeed
+                log.warning("heartbeat failed for experiment %s", self.experiment_id, exc_info=True)
+            finally:
+                close_old_connections()
+
+
+class Recorder:
+    """The engine callback: writes each event as rows, answers whether to stop."""
+
+    def __init__(self, experiment: Experiment):
+        self.experiment = experiment
+        self.aml: AutoML | None = None
+        self.seq = (experiment.events.aggregate(m=Max("seq"))["m"] or 0)
+        opts = experiment.options
+        self.max_models = opts.get("max_models")
+        self.max_secs = opts.get("max_runtime_secs")
+        self.started = time.time()
+
+    def __call__(self, event: ev.Event) -> bool:
+        handler = getattr(self, f"on_{event.kind}", None)
+        message = handler(event) if handler else event.kind
+        self._log(event, message)
+        return Experiment.objects.filter(pk=self.experiment.pk, cancel_requested=True).exists()
+
+    def _log(self, event: ev.Event, message: str) -> None:
+        self.seq += 1
+        ExperimentEvent.objects.update_or_create(
+            experiment=self.experiment, seq=self.seq,
+            defaults={"kind": event.kind, "message": message, "data": event.to_dict()})
+        Experiment.objects.filter(pk=self.experiment.pk).update(
+            heartbeat_at=timezone.now(), progress=self._progress())
+
+    def _progress(self) -> float:
+        done = self.experiment.results.filter(status=ModelResult.Status.FINISHED).count()
+        parts = []
+        if self.max_models:
+            parts.append(done / self.max_models)
+        if self.max_secs:
+            parts.append((time.time() - self.started) / self.max_secs)
+        return round(min(0.99, max(parts) if parts else 0.0), 3)
+
+    def on_run_started(self, e: ev.RunStarted) -> str:
+        Experiment.objects.filter(pk=self.experiment.pk).update(
+            task=e.task, task_reason=e.task_reason, sort_metric=e.sort_metric)
+        self.experiment.sort_metric = e.sort_metric
+        dropped = "; ".join(f"{c} ({why})" for c, why in e.dropped_columns.items())
+        msg = f"Started: {e.n_rows} rows, {e.n_features} feature columns, task {e.task}."
+        if dropped:
+            msg += f" Not used: {dropped}."
+        if e.dropped_rows:
+            msg += f" {e.dropped_rows} rows without a target value were left out."
+        return msg
+
+    def on_model_started(self, e: ev.ModelStarted) -> str:
+        Experiment.objects.filter(pk=self.experiment.pk).update(current_model=e.model_id)
+        return f"Training {e.model_id}."
+
+    def on_model_finished(self, e: ev.ModelFinished) -> str:
+        name = self._save_file(e.model_id)
+        ModelResult.objects.update_or_create(
+            experiment=self.experiment, model_id=e.model_id,
+            defaults={"algo": e.algo, "status": ModelResult.Status.FINISHED, "metrics": e.metrics,
+                      "test_metrics": e.test_metrics, "params": e.params, "error": "",
+                      "training_time_ms": e.training_time_ms,
+                      "predict_time_per_row_ms": e.predict_time_per_row_ms, "file": name})
+        done = self.experiment.results.filter(status=ModelResult.Status.FINISHED).count()
+        Experiment.objects.filter(pk=self.experiment.pk).update(models_done=done, current_model="")
+        metric = self.experiment.sort_metric
+        value = e.metrics.get(metric)
+        return f"{e.model_id} finished: {metric} {value:.4g}." if value is not None else f"{e.model_id} finished."
+
+    def on_model_failed(self, e: ev.ModelFailed) -> str:
+        ModelResult.objects.update_or_create(
+            experiment=self.experiment, model_id=e.model_id,
+            defaults={"algo": e.algo, "status": ModelResult.Status.FAILED, "error": e.error})
+        return f"{e.model_id} failed: {e.error}"
+
+    def on_run_finished(self, e: ev.RunFinished) -> str:
+        return f"Finished after {e.elapsed_s:.0f} s with {e.n_models} models. Leader: {e.leader or 'none'}."
+
+    def _save_file(self, model_id: str) -> str:
+        name = f"models/experiment_{self.experiment.pk}/{model_id}.automl"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.automl"
+            save_model(self.aml.get_model(model_id), path)
+            if default_storage.exists(name):
+                default_storage.delete(name)
+            with open(path, "rb") as fh:
+                return default_storage.save(name, File(fh))
+
+
+def _finish(experiment_id: int, **fields) -> None:
+    fields.setdefault("finished_at", timezone.now())
+    fields.setdefault("current_model", "")
+    Experiment.objects.filter(pk=experiment_id).update(**fields)
+
+
+def run_experiment(experiment_id: int, worker: str) -> str:
+    if not claim(experiment_id, worker):
+        log.info("experiment %s not claimed (already taken, finished or cancelled)", experiment_id)
+        return "skipped"
+    experiment = Experiment.objects.select_related("dataset").get(pk=experiment_id)
+    heartbeat = Heartbeat(experiment_id)
+    heartbeat.start()
+    try:
+        return _run(experiment)
+    finally:
+        heartbeat.stop_event.set()
+
+
+def _run(experiment: Experiment) -> str:
+    opts = experiment.options
+    recorder = Recorder(experiment)
+    try:
+        with default_storage.open(experiment.dataset.file.name, "rb") as fh:
+            frame = read_csv(fh.read())
+        aml = AutoML(max_models=opts.get("max_models"), max_runtime_secs=opts.get("max_runtime_secs"),
+                     nfolds=opts.get("nfolds", 5), seed=opts.get("seed", 1), sort_metric=opts.get("sort_metric"),
+                     include_algos=opts.get("include_algos"), exclude_algos=opts.get("exclude_algos"),
+                     task=experiment.task or "auto", callback=recorder)
+        recorder.aml = aml
+        aml.fit(frame, experiment.target)
+    except DataError as exc:
+        cancelled = Experiment.objects.filter(pk=experiment.pk, cancel_requested=True).exists()
+        _finish(experiment.pk, status=Experiment.Status.CANCELLED if cancelled else Experiment.Status.FAILED,
+                error=str(exc))
+        return "failed"
+    except Exception as exc:
+        log.exception("experiment %s failed", experiment.pk)
+        _finish(experiment.pk, status=Experiment.Status.FAILED, traceback=traceback.format_exc(),
+                error="Training stopped because of an unexpected error "
+                      f"({exc.__class__.__name__}). Models trained so far are kept.")
+        return "failed"
+    status = Experiment.Status.CANCELLED if aml.stopped_early else Experiment.Status.SUCCEEDED
+    with transaction.atomic():
+        _finish(experiment.pk, status=status, leader_model_id=aml.leader.model_id, progress=1.0,
+                models_done=len(aml.models))
+    return status

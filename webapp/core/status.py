@@ -1,0 +1,49 @@
+"""The experiment's state as JSON: shared by the live page's polling and the API."""
+from __future__ import annotations
+
+from django.urls import reverse
+
+from .models import Experiment, ModelResult
+
+
+def leaderboard_rows(experiment: Experiment) -> list[dict]:
+    task = experiment.task
+    rows = []
+    for rank, result in enumerate(experiment.leaderboard(), start=1):
+        row = result.to_api(task)
+        row["rank"] = rank
+        row["is_leader"] = result.model_id == experiment.leader_model_id
+        row["download_url"] = reverse("api-model-download", args=[experiment.pk, result.model_id])
+        rows.append(row)
+    return rows
+
+
+def experiment_payload(experiment: Experiment, since: int = 0) -> dict:
+    opts = experiment.options
+    failed = [r.to_api(experiment.task) for r in experiment.results.filter(status=ModelResult.Status.FAILED)]
+    events = [{"seq": e.seq, "kind": e.kind, "message": e.message, "at": e.created_at.isoformat()}
+              for e in experiment.events.filter(seq__gt=since)]
+    payload = {
+        "id": experiment.pk,
+        "name": str(experiment),
+        "dataset": experiment.dataset_id,
+        "target": experiment.target,
+        "task": experiment.task,
+        "task_reason": experiment.task_reason,
+        "sort_metric": experiment.sort_metric,
+        "status": experiment.status,
+        "progress": {"fraction": 1.0 if experiment.is_finished else experiment.progress,
+                     "models_done": experiment.models_done, "current_model": experiment.current_model,
+                     "max_models": opts.get("max_models"), "max_runtime_secs": opts.get("max_runtime_secs")},
+        "leaderboard": leaderboard_rows(experiment),
+        "failed_models": failed,
+        "leader": experiment.leader_model_id or None,
+        "error": experiment.error or None,
+        "events": events,
+        "created_at": experiment.created_at.isoformat(),
+        "started_at": experiment.started_at.isoformat() if experiment.started_at else None,
+        "finished_at": experiment.finished_at.isoformat() if experiment.finished_at else None,
+    }
+    if experiment.leader_model_id:
+        payload["leader_download_url"] = reverse("api-leader-download", args=[experiment.pk])
+    return payload

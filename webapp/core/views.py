@@ -1,0 +1,122 @@
+"""Pages: function views, an ownership helper per object, forms that validate, services that act."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import services
+from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
+from .forms import ExperimentForm, UploadForm
+from .status import experiment_payload
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        messages.success(request, f"Welcome, {user.username}! Upload a CSV file to start.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def home(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.cleaned_data.get("file"):
+                upload = form.cleaned_data["file"]
+                dataset = services.create_dataset(request.user, name=upload.name,
+                                                  content=services.read_upload(upload))
+            else:
+                dataset = services.import_url(request.user, form.cleaned_data["url"])
+        except services.InputError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("dataset", pk=dataset.pk)
+    context = {"form": form, "datasets": request.user.datasets.all()[:50],
+               "experiments": request.user.experiments.select_related("dataset")[:50],
+               "max_upload_mb": services.settings.MAX_UPLOAD_MB}
+    return render(request, "home.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_detail(request, pk):
+    dataset = get_dataset_for_user(request.user, pk)
+    columns = [c["name"] for c in dataset.columns]
+    initial = {"target": columns[-1]} if columns else {}
+    form = ExperimentForm(request.POST or None, columns=columns, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            experiment = services.start_experiment(
+                request.user, dataset, target=data["target"], task=data["task"], max_models=data["max_models"],
+                max_runtime_secs=data["max_runtime_secs"], nfolds=data["nfolds"], seed=data["seed"],
+                exclude_algos=data["exclude_algos"])
+        except services.InputError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("experiment", pk=experiment.pk)
+    return render(request, "dataset.html", {"dataset": dataset, "form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def experiment_detail(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    return render(request, "experiment.html", {"experiment": experiment, "payload": experiment_payload(experiment)})
+
+
+@login_required
+@require_GET
+def experiment_status(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    try:
+        since = int(request.GET.get("since", 0))
+    except ValueError:
+        since = 0
+    return JsonResponse(experiment_payload(experiment, since))
+
+
+@login_required
+@require_POST
+def experiment_cancel(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    if not experiment.is_finished:
+        services.cancel_experiment(experiment)
+        messages.info(request, "Stopping: the models trained so far are kept.")
+    return redirect("experiment", pk=pk)
+
+
+def model_file_response(result) -> FileResponse:
+    from django.core.files.storage import default_storage
+
+    filename = f"{result.experiment_id}_{result.model_id}.automl"
+    return FileResponse(default_storage.open(result.file.name, "rb"), as_attachment=True, filename=filename,
+                        content_type="application/octet-stream")
+
+
+@login_required
+@require_GET
+def model_download(request, pk, model_id):
+    return model_file_response(get_result_for_user(request.user, pk, model_id))
+
+
+@login_required
+@require_GET
+def leader_download(request, pk):
+    return model_file_response(get_leader_for_user(request.user, pk))
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")

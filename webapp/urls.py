@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from webapp.core import api, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("datasets/<int:pk>/", views.dataset_detail, name="dataset"),
+    path("experiments/<int:pk>/", views.experiment_detail, name="experiment"),
+    path("experiments/<int:pk>/status.json", views.experiment_status, name="experiment-status"),
+    path("experiments/<int:pk>/cancel/", views.experiment_cancel, name="experiment-cancel"),
+    path("experiments/<int:pk>/leader/download/", views.leader_download, name="leader-download"),
+    path("experiments/<int:pk>/models/<str:model_id>/download/", views.model_download, name="model-download"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/datasets/", api.datasets, name="api-datasets"),
+    path("api/datasets/<int:pk>/", api.dataset_detail, name="api-dataset"),
+    path("api/experiments/", api.experiments, name="api-experiments"),
+    path("api/experiments/<int:pk>/", api.experiment_detail, name="api-experiment"),
+    path("api/experiments/<int:pk>/cancel/", api.experiment_cancel, name="api-experiment-cancel"),
+    path("api/experiments/<int:pk>/leader/download/", api.leader_download, name="api-leader-download"),
+    path("api/experiments/<int:pk>/models/<str:model_id>/download/", api.model_download,
+         name="api-model-download"),
+    path("api/experiments/<int:pk>/predict/", api.predict, name="api-predict"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,48 @@
+"""The Celery app. It imports nothing of the web app, so the web side can enqueue by task name.
+
+Broker: ``CELERY_BROKER_URL`` (e.g. ``redis://127.0.0.1:6379/0``). Unset, it is Celery's
+filesystem transport under ``$DATA_DIR/broker``, which needs no server.
+"""
+import os
+from pathlib import Path
+
+from celery import Celery
+
+RUN_EXPERIMENT = "worker.tasks.run_experiment"
+QUEUE = os.environ.get("EXPERIMENT_QUEUE", "experiments")
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("DATA_DIR", Path(__file__).resolve().parent.parent / "data")).resolve()
+
+
+def broker_settings() -> dict:
+    url = os.environ.get("CELERY_BROKER_URL", "").strip()
+    if url and not url.startswith("filesystem"):
+        # Redis redelivers an unacknowledged task after the visibility timeout; the task's claim
+        # makes a second delivery harmless, and the timeout outlasts the longest allowed run.
+        return {"broker_url": url, "broker_transport_options": {"visibility_timeout": 4 * 3600}}
+    folder = _data_dir() / "broker"
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {"broker_url": "filesystem://", "broker_transport_options": {
+        "data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"), "store_processed": False, "polling_interval": 0.5}}
+
+
+app = Celery("automl", include=["worker.tasks"])
+app.conf.update(
+    **broker_settings(),
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_routes={RUN_EXPERIMENT: {"queue": QUEUE}},
+    task_default_queue=QUEUE,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+
+
+def enqueue_experiment(experiment_id: int) -> None:
+    app.send_task(RUN_EXPERIMENT, args=[experiment_id], queue=QUEUE)
