@@ -72,7 +72,9 @@
     badge.className = "badge " + s.status;
     var p = s.progress;
     document.getElementById("progress-bar").style.width = Math.round(100 * p.fraction) + "%";
-    var parts = [p.models_done + (p.max_models ? " of " + p.max_models : "") + " models done"];
+    var ensembles = s.leaderboard.filter(function (r) { return r.algo === "StackedEnsemble"; }).length;
+    var parts = [p.models_done + (p.max_models ? " of " + p.max_models : "") + " models done" +
+                 (ensembles ? " + " + ensembles + " stacked ensemble" + (ensembles > 1 ? "s" : "") : "")];
     if (p.max_runtime_secs && s.started_at) {
       var end = s.finished_at ? new Date(s.finished_at) : new Date();
       var used = Math.max(0, Math.round((end - new Date(s.started_at)) / 1000));

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from automl_engine import AutoML, DataError, read_csv, save_model
 from automl_engine import events as ev
+from automl_engine.families import ENSEMBLE_ALGO
 
 from .models import Experiment, ExperimentEvent, ModelResult
 
@@ -84,8 +85,13 @@ class Recorder:
         Experiment.objects.filter(pk=self.experiment.pk).update(
             heartbeat_at=timezone.now(), progress=self._progress())
 
+    def _base_models_done(self) -> int:
+        """Finished models that count against max_models (stacked ensembles do not, as in H2O)."""
+        return self.experiment.results.filter(status=ModelResult.Status.FINISHED).exclude(
+            algo=ENSEMBLE_ALGO).count()
+
     def _progress(self) -> float:
-        done = self.experiment.results.filter(status=ModelResult.Status.FINISHED).count()
+        done = self._base_models_done()
         parts = []
         if self.max_models:
             parts.append(done / self.max_models)
@@ -117,8 +123,8 @@ class Recorder:
                       "test_metrics": e.test_metrics, "params": e.params, "error": "",
                       "training_time_ms": e.training_time_ms,
                       "predict_time_per_row_ms": e.predict_time_per_row_ms, "file": name})
-        done = self.experiment.results.filter(status=ModelResult.Status.FINISHED).count()
-        Experiment.objects.filter(pk=self.experiment.pk).update(models_done=done, current_model="")
+        Experiment.objects.filter(pk=self.experiment.pk).update(models_done=self._base_models_done(),
+                                                                current_model="")
         metric = self.experiment.sort_metric
         value = e.metrics.get(metric)
         return f"{e.model_id} finished: {metric} {value:.4g}." if value is not None else f"{e.model_id} finished."
@@ -188,5 +194,5 @@ def _run(experiment: Experiment) -> str:
     status = Experiment.Status.CANCELLED if aml.stopped_early else Experiment.Status.SUCCEEDED
     with transaction.atomic():
         _finish(experiment.pk, status=status, leader_model_id=aml.leader.model_id, progress=1.0,
-                models_done=len(aml.models))
+                models_done=sum(m.algo != ENSEMBLE_ALGO for m in aml.models.values()))
     return status

@@ -1,0 +1,175 @@
+"""The JSON API and pages on the real database: auth, ownership, validation, the run path."""
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from webapp.core import runs
+from webapp.core.models import ApiToken, Experiment, ExperimentEvent, ModelResult
+from tests.helpers import DATA, synthetic
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(client, content: bytes, name="data.csv"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/api/datasets/", {"file": SimpleUploadedFile(name, content, "text/csv")})
+
+
+def synthetic_csv(task="regression", n=120) -> bytes:
+    return synthetic(task, n=n).to_csv(index=False).encode()
+
+
+def create_experiment(client, dataset_id, **body):
+    body = {"dataset": dataset_id, "target": "y", "max_models": 2, "nfolds": 3, **body}
+    return client.post("/api/experiments/", json.dumps(body), content_type="application/json")
+
+
+def test_create_api_token_creates_the_user_and_prints_the_token_last(django_user_model):
+    out = io.StringIO()
+    call_command("create_api_token", "scripts-user", stdout=out)
+    token = out.getvalue().strip().splitlines()[-1]
+    user = django_user_model.objects.get(username="scripts-user")
+    assert ApiToken.user_for_key(token) == user
+
+
+def test_anonymous_visitors_get_401_from_the_api_and_a_login_page(client):
+    assert client.get("/api/datasets/").status_code == 401
+    response = client.get("/")
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_a_wrong_token_gets_401(client):
+    response = client.get("/api/datasets/", HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert response.status_code == 401 and "not valid" in response.json()["error"]
+
+
+def test_upload_returns_the_dataset_with_inferred_columns(owner_api):
+    response = upload(owner_api, (DATA / "wine_quality_train.csv").read_bytes(), "wine.csv")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["n_rows"] == 5205 and body["n_cols"] == 13
+    types = {c["name"]: c["type"] for c in body["columns"]}
+    assert types["quality"] == "numeric" and types["type"] == "categorical"
+    detail = owner_api.get(f"/api/datasets/{body['id']}/").json()
+    assert len(detail["preview"]) == 10 and detail["profile"][0]["name"] == "fixed acidity"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"only,a,header\n", "no rows"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+])
+def test_bad_files_get_a_400_with_a_message(owner_api, content, message):
+    response = upload(owner_api, content)
+    assert response.status_code == 400
+    assert message in response.json()["error"].lower()
+
+
+def test_experiment_validation_errors_are_400(owner_api):
+    dataset_id = upload(owner_api, synthetic_csv()).json()["id"]
+    assert "not a column" in create_experiment(owner_api, dataset_id, target="nope").json()["error"]
+    assert create_experiment(owner_api, dataset_id, max_models="many").status_code == 400
+    assert create_experiment(owner_api, dataset_id, task="guess").status_code == 400
+    assert create_experiment(owner_api, dataset_id, exclude_algos=["XGBoost"]).status_code == 400
+    response = owner_api.post("/api/experiments/", "{not json", content_type="application/json")
+    assert response.status_code == 400 and "JSON" in response.json()["error"]
+
+
+def test_other_users_get_404_for_datasets_experiments_and_downloads(owner_api, other_api, owner):
+    dataset_id = upload(owner_api, synthetic_csv()).json()["id"]
+    experiment_id = create_experiment(owner_api, dataset_id).json()["id"]
+    runs.run_experiment(experiment_id, "test")
+    leader = Experiment.objects.get(pk=experiment_id).leader_model_id
+    assert owner_api.get(f"/api/experiments/{experiment_id}/leader/download/").status_code == 200
+    for url in [f"/api/datasets/{dataset_id}/", f"/api/experiments/{experiment_id}/",
+                f"/api/experiments/{experiment_id}/leader/download/",
+                f"/api/experiments/{experiment_id}/models/{leader}/download/"]:
+        assert other_api.get(url).status_code == 404, url
+    assert other_api.post(f"/api/experiments/{experiment_id}/cancel/").status_code == 404
+    assert create_experiment(other_api, dataset_id).status_code == 404
+    assert other_api.get("/api/experiments/").json()["experiments"] == []
+
+
+def test_the_run_writes_rows_events_and_a_leader_and_a_redelivery_changes_nothing(owner_api):
+    dataset_id = upload(owner_api, synthetic_csv("binary")).json()["id"]
+    experiment_id = create_experiment(owner_api, dataset_id).json()["id"]
+    assert runs.run_experiment(experiment_id, "test") == "succeeded"
+    body = owner_api.get(f"/api/experiments/{experiment_id}/").json()
+    assert body["status"] == "succeeded" and body["task"] == "binary" and body["sort_metric"] == "auc"
+    ids = [r["model_id"] for r in body["leaderboard"]]
+    assert {"GLM_1", "DRF_1"} <= set(ids) and body["leader"] == ids[0]
+    aucs = [r["auc"] for r in body["leaderboard"]]
+    assert aucs == sorted(aucs, reverse=True)
+    rows, events = ModelResult.objects.count(), ExperimentEvent.objects.count()
+    assert runs.run_experiment(experiment_id, "test") == "skipped"
+    assert (ModelResult.objects.count(), ExperimentEvent.objects.count()) == (rows, events)
+    assert Experiment.objects.get(pk=experiment_id).status == "succeeded"
+
+
+def test_predict_returns_csv_with_class_probabilities(owner_api):
+    dataset_id = upload(owner_api, synthetic_csv("multiclass")).json()["id"]
+    experiment_id = create_experiment(owner_api, dataset_id).json()["id"]
+    runs.run_experiment(experiment_id, "test")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    new = synthetic("multiclass", n=15, seed=3).drop(columns=["y"]).to_csv(index=False).encode()
+    response = owner_api.post(f"/api/experiments/{experiment_id}/predict/",
+                              {"file": SimpleUploadedFile("new.csv", new, "text/csv")})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0] == "predict,high,low,mid" and len(lines) == 16
+
+
+def test_cancel_before_the_worker_starts_marks_the_experiment_cancelled(owner_api):
+    dataset_id = upload(owner_api, synthetic_csv()).json()["id"]
+    experiment_id = create_experiment(owner_api, dataset_id).json()["id"]
+    assert owner_api.post(f"/api/experiments/{experiment_id}/cancel/").json()["status"] == "cancelled"
+    assert runs.run_experiment(experiment_id, "test") == "skipped"
+    assert ModelResult.objects.filter(experiment_id=experiment_id).count() == 0
+
+
+def test_a_target_with_one_value_fails_the_run_with_a_message(owner_api):
+    frame = synthetic("regression", n=60)
+    frame["y"] = 1.0
+    dataset_id = upload(owner_api, frame.to_csv(index=False).encode()).json()["id"]
+    experiment_id = create_experiment(owner_api, dataset_id).json()["id"]
+    runs.run_experiment(experiment_id, "test")
+    body = owner_api.get(f"/api/experiments/{experiment_id}/").json()
+    assert body["status"] == "failed" and "only one value" in body["error"]
+
+
+def test_pages_for_the_owner_and_404_for_others(client, owner, other_user, owner_api):
+    dataset_id = upload(owner_api, synthetic_csv()).json()["id"]
+    client.force_login(owner)
+    page = client.get(f"/datasets/{dataset_id}/")
+    assert page.status_code == 200 and b"What do you want to predict?" in page.content
+    response = client.post(f"/datasets/{dataset_id}/", {"target": "y", "task": "auto", "budget": "models",
+                                                        "max_models": 2, "nfolds": 3, "seed": 1})
+    assert response.status_code == 302
+    experiment = Experiment.objects.get()
+    assert experiment.options["max_models"] == 2 and experiment.options["max_runtime_secs"] is None
+    assert client.get(f"/experiments/{experiment.pk}/").status_code == 200
+    client.force_login(other_user)
+    assert client.get(f"/datasets/{dataset_id}/").status_code == 404
+    assert client.get(f"/experiments/{experiment.pk}/").status_code == 404
+    assert client.get(f"/experiments/{experiment.pk}/status.json").status_code == 404
+
+
+def test_signup_logs_the_new_user_in(client):
+    response = client.post("/signup/", {"username": "newbie", "password1": "a-long-passphrase-9",
+                                        "password2": "a-long-passphrase-9"})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_session_api_posts_need_csrf(owner):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    response = upload(client, synthetic_csv())
+    assert response.status_code == 403
