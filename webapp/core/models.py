@@ -75,6 +75,8 @@ class Experiment(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Across-model explanation data from the engine: importance heatmap, model correlation.
+    explanation = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -126,6 +128,9 @@ class ModelResult(models.Model):
     predict_time_per_row_ms = models.FloatField(default=0.0)
     file = models.FileField(upload_to="models/", max_length=500, blank=True)
     error = models.TextField(blank=True)
+    # Explanation data from the engine (importance, SHAP, partial dependence, residuals or
+    # confusion matrix / ROC / PR); null until computed.
+    explanation = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
