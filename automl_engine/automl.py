@@ -89,6 +89,26 @@ class AutoML:
             raise DataError("No model could be trained on this data. " + (reasons or "The time budget ran out."))
         return self
 
+    def explain(self, model_id: Optional[str] = None, seed: int = 0) -> dict:
+        """Explanation data for one model (the leader by default), on the training data.
+
+        Residuals, confusion matrix, ROC and PR use the model's out-of-fold predictions.
+        """
+        from .explain import explain_model
+
+        model = self.models[model_id] if model_id else self.leader
+        return explain_model(model, self._X, self._y, self._oof.get(model.model_id), seed=seed)
+
+    def explain_models(self, importances: Optional[dict] = None) -> dict:
+        """Across models: the importance heatmap and the model-correlation matrix (out-of-fold)."""
+        from .explain import importance_heatmap, model_correlation, variable_importance
+
+        ids = [r["model_id"] for r in self.leaderboard]
+        if importances is None:
+            importances = {m: variable_importance(self.models[m], self._X, self._y) for m in ids}
+        return {"importance_heatmap": importance_heatmap({m: importances[m] for m in ids if m in importances}),
+                "model_correlation": model_correlation({m: self._oof[m] for m in ids}, self.task_)}
+
     def elapsed(self) -> float:
         return round(time.time() - self._start, 3)
 

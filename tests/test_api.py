@@ -104,6 +104,11 @@ def test_the_run_writes_rows_events_and_a_leader_and_a_redelivery_changes_nothin
     assert {"GLM_1", "DRF_1"} <= set(ids) and body["leader"] == ids[0]
     aucs = [r["auc"] for r in body["leaderboard"]]
     assert aucs == sorted(aucs, reverse=True)
+    experiment = Experiment.objects.get(pk=experiment_id)
+    leader = experiment.results.get(model_id=body["leader"])
+    assert leader.explanation["variable_importance"][0]["importance"] == 1.0
+    assert leader.explanation["roc"][0]["auc"] > 0.5
+    assert experiment.explanation["importance_heatmap"]["models"][0] == body["leader"]
     rows, events = ModelResult.objects.count(), ExperimentEvent.objects.count()
     assert runs.run_experiment(experiment_id, "test") == "skipped"
     assert (ModelResult.objects.count(), ExperimentEvent.objects.count()) == (rows, events)

@@ -127,3 +127,35 @@ def test_the_engine_imports_no_django_celery_or_plotly():
             "print(','.join(bad)); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, f"engine imported {result.stdout}"
+
+
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_explanations_for_every_model_including_ensembles(task):
+    frame = synthetic(task, n=300)
+    aml = AutoML(max_models=3, nfolds=3, seed=1).fit(frame, "y")
+    for model_id in aml.models:
+        data = aml.explain(model_id)
+        importance = data["variable_importance"]
+        assert importance[0]["feature"] == "x1" and importance[0]["importance"] == 1.0
+        shap = data["shap"]
+        assert shap["method"] == ("tree_shap" if model_id.startswith("GBM") else "surrogate_tree_shap")
+        assert len(shap["values"]) == 300 and len(shap["values"][0]) == len(shap["features"]) == 3
+        # x1 drives the target, so its SHAP values vary most.
+        spread = np.std(np.asarray(shap["values"]), axis=0)
+        assert spread[shap["features"].index("x1")] == spread.max()
+        pd_x1 = data["partial_dependence"][0]
+        assert pd_x1["feature"] == "x1" and len(pd_x1["grid"]) >= 10
+        if task == "regression":
+            assert len(data["residuals"]["actual"]) == 300
+            values = pd_x1["values"]["prediction"]
+            assert values[-1] > values[0]  # the target rises with x1
+        else:
+            matrix = np.asarray(data["confusion_matrix"]["matrix"])
+            assert matrix.sum() == 300 and np.trace(matrix) > 150
+            assert all(0.5 < curve["auc"] <= 1 for curve in data["roc"])
+            assert len(data["pr"]) == (1 if task == "binary" else 3)
+    across = aml.explain_models()
+    assert across["importance_heatmap"]["models"] == [r["model_id"] for r in aml.leaderboard]
+    assert across["importance_heatmap"]["features"][0] == "x1"
+    matrix = np.asarray(across["model_correlation"]["matrix"])
+    assert matrix.shape == (len(aml.models),) * 2 and np.allclose(np.diag(matrix), 1.0)

@@ -22,6 +22,7 @@ from automl_engine import AutoML, DataError, read_csv, save_model
 from automl_engine import events as ev
 from automl_engine.families import ENSEMBLE_ALGO
 
+from .explanations import store_explanations
 from .models import Experiment, ExperimentEvent, ModelResult
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,8 @@ def _run(experiment: Experiment) -> str:
                 error="Training stopped because of an unexpected error "
                       f"({exc.__class__.__name__}). Models trained so far are kept.")
         return "failed"
+    Experiment.objects.filter(pk=experiment.pk).update(leader_model_id=aml.leader.model_id)
+    store_explanations(experiment, aml)
     status = Experiment.Status.CANCELLED if aml.stopped_early else Experiment.Status.SUCCEEDED
     with transaction.atomic():
         _finish(experiment.pk, status=status, leader_model_id=aml.leader.model_id, progress=1.0,
