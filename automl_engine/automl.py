@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import events as ev
+from .checks import data_warnings
 from .ensemble import fit_stack
 from .errors import DataError
 from .families import ENSEMBLE_ALGO, FAMILIES, BuildContext
@@ -72,7 +73,7 @@ class AutoML:
             task=self.task_, task_reason=self.task_reason_, sort_metric=self.sort_metric_,
             n_rows=len(self._y), n_features=len(self.spec_.columns), planned_models=self.max_models,
             max_runtime_secs=self.max_runtime_secs, dropped_columns=dict(self.spec_.dropped),
-            dropped_rows=self.dropped_rows_))
+            dropped_rows=self.dropped_rows_, warnings=list(self.warnings_)))
         for model_id, family, config in self._plan():
             if self._out_of_time(reserve=True) or self.stopped_early:
                 break
@@ -135,6 +136,7 @@ class AutoML:
         self._y, self.classes_ = self._encode_target(frame[target])
         self.n_classes_ = len(self.classes_) if self.classes_ is not None else 0
         self._splits = make_splits(self.task_, self._y, self.nfolds, self.seed)
+        self.warnings_ = data_warnings(self._X, self._y, self.task_, self.classes_, self.seed)
         self._oof: dict[str, np.ndarray] = {}
         self._test = None
         if test_frame is not None and target in test_frame.columns:

@@ -35,6 +35,7 @@ class RunStarted(Event):
     max_runtime_secs: Optional[float]
     dropped_columns: dict = field(default_factory=dict)
     dropped_rows: int = 0
+    warnings: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,22 @@ def test_explanations_for_every_model_including_ensembles(task):
     assert across["importance_heatmap"]["features"][0] == "x1"
     matrix = np.asarray(across["model_correlation"]["matrix"])
     assert matrix.shape == (len(aml.models),) * 2 and np.allclose(np.diag(matrix), 1.0)
+
+
+def test_a_column_that_gives_the_answer_away_is_flagged_as_leakage():
+    frame = synthetic("regression", n=300)
+    frame["y_copy"] = frame["y"] * 2 + 1
+    seen = []
+    AutoML(max_models=1, nfolds=3, callback=seen.append).fit(frame, "y")
+    warnings = seen[0].warnings
+    assert any("'y_copy' alone predicts the target" in w for w in warnings)
+    assert not any("'x2'" in w for w in warnings)
+
+
+def test_rare_classes_and_few_rows_are_warned_about():
+    frame = synthetic("binary", n=80)
+    frame["y"] = ["rare" if i < 3 else "common" for i in range(80)]
+    seen = []
+    AutoML(max_models=1, nfolds=2, callback=seen.append).fit(frame, "y")
+    text = " ".join(seen[0].warnings)
+    assert "Only 80 rows" in text and "Imbalanced classes: 'rare'" in text

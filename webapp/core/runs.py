@@ -110,6 +110,8 @@ class Recorder:
             msg += f" Not used: {dropped}."
         if e.dropped_rows:
             msg += f" {e.dropped_rows} rows without a target value were left out."
+        for warning in e.warnings:
+            msg += f" Warning: {warning}"
         return msg
 
     def on_model_started(self, e: ev.ModelStarted) -> str:

@@ -1,0 +1,63 @@
+"""Plain-language warnings about the data once the target is known."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import cross_val_predict
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+MAX_ROWS = 5000
+MAX_COLUMNS = 60
+FEW_ROWS = 100
+RARE_CLASS_SHARE = 0.05
+
+
+def _single_column_score(x: pd.Series, y: np.ndarray, task: str, seed: int) -> float:
+    if pd.api.types.is_numeric_dtype(x):
+        values = x.astype(float).fillna(x.astype(float).median() if x.notna().any() else 0.0).to_numpy()
+    else:
+        values = pd.factorize(x.astype(str))[0].astype(float)
+    X = values.reshape(-1, 1)
+    if task == "regression":
+        pred = cross_val_predict(DecisionTreeRegressor(max_depth=8, random_state=seed), X, y, cv=3)
+        denom = np.var(y) or 1.0
+        return float(1 - np.mean((pred - y) ** 2) / denom)
+    pred = cross_val_predict(DecisionTreeClassifier(max_depth=8, random_state=seed), X, y, cv=3)
+    return float(np.mean(pred == y))
+
+
+def leakage(X: pd.DataFrame, y: np.ndarray, task: str, seed: int = 0) -> list[str]:
+    """Columns that alone predict the target almost perfectly: often information from after the fact."""
+    if len(y) < 30:
+        return []
+    idx = np.random.default_rng(seed).permutation(len(y))[:MAX_ROWS]
+    sample_y = y[idx]
+    if task != "regression" and np.bincount(sample_y.astype(int)).max() / len(sample_y) > 0.97:
+        return []  # with one dominant class, near-perfect accuracy says nothing
+    out = []
+    for column in list(X.columns)[:MAX_COLUMNS]:
+        score = _single_column_score(X[column].iloc[idx].reset_index(drop=True), sample_y, task, seed)
+        threshold, measure = (0.98, "R²") if task == "regression" else (0.99, "accuracy")
+        if score >= threshold:
+            out.append(f"'{column}' alone predicts the target almost perfectly ({measure} {score:.2f} in "
+                       "cross-validation). If its value is only known after the outcome, remove it: otherwise "
+                       "the models will look better than they really are.")
+    return out
+
+
+def data_warnings(X: pd.DataFrame, y: np.ndarray, task: str, classes, seed: int = 0) -> list[str]:
+    out = []
+    if len(y) < FEW_ROWS:
+        out.append(f"Only {len(y)} rows to learn from: scores will vary a lot and models may not generalise.")
+    if task != "regression":
+        counts = np.bincount(y.astype(int), minlength=len(classes))
+        share = counts / counts.sum()
+        rare = [f"'{classes[i]}' ({100 * share[i]:.1f}%)" for i in range(len(classes)) if share[i] < RARE_CLASS_SHARE]
+        if rare:
+            out.append("Imbalanced classes: " + ", ".join(rare) + " are rare, so the models see few examples "
+                       "of them. Judge the models by AUC / mean per-class error rather than accuracy.")
+    try:
+        out.extend(leakage(X, y, task, seed))
+    except Exception:  # a warning check must never stop a run
+        pass
+    return out
