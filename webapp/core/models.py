@@ -75,6 +75,9 @@ class Experiment(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the task was last handed to the broker; null while the broker could not be reached, so
+    # a worker's recovery pass knows to send it (see services.send_experiment).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     # Across-model explanation data from the engine: importance heatmap, model correlation.
     explanation = models.JSONField(default=dict, blank=True)
 
