@@ -1,0 +1,78 @@
+"""One function per framework: train on the split with a time budget, return test predictions.
+
+Each returns (predictions DataFrame with ``predict`` and per-class probability columns, models trained).
+Only our engine is required; the others run when installed (requirements-bench.txt).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .datasets import Spec
+
+SORT = {"rmse": "rmse", "auc": "auc", "logloss": "logloss"}
+
+
+def run_automl_engine(spec: Spec, train, test, budget: float, seed: int):
+    from automl_engine import AutoML
+
+    aml = AutoML(max_runtime_secs=budget, seed=seed, sort_metric=SORT[spec.metric])
+    aml.fit(train, spec.target)
+    base = sum(1 for m in aml.models.values() if m.algo != "StackedEnsemble")
+    return aml.predict(test), base + (len(aml.models) - base), aml.leader.model_id
+
+
+def run_h2o(spec: Spec, train, test, budget: float, seed: int):
+    import h2o
+    from h2o.automl import H2OAutoML
+
+    h2o.init(nthreads=-1, verbose=False)
+    h2o.no_progress()
+    htrain, htest = h2o.H2OFrame(train), h2o.H2OFrame(test.drop(columns=[spec.target]))
+    if spec.task != "regression":
+        htrain[spec.target] = htrain[spec.target].asfactor()
+    aml = H2OAutoML(max_runtime_secs=int(budget), seed=seed, verbosity=None)
+    aml.train(y=spec.target, training_frame=htrain)
+    preds = aml.leader.predict(htest).as_data_frame()
+    n_models = aml.leaderboard.nrows
+    leader = aml.leader.model_id
+    h2o.cluster().shutdown()
+    return preds, n_models, leader
+
+
+def run_flaml(spec: Spec, train, test, budget: float, seed: int):
+    from flaml import AutoML as FlamlAutoML
+
+    metric = {"rmse": "rmse", "auc": "roc_auc", "logloss": "log_loss"}[spec.metric]
+    task = "regression" if spec.task == "regression" else "classification"
+    aml = FlamlAutoML()
+    X, y = train.drop(columns=[spec.target]), train[spec.target]
+    aml.fit(X, y, task=task, metric=metric, time_budget=budget, seed=seed, verbose=0)
+    Xt = test.drop(columns=[spec.target])
+    out = pd.DataFrame({"predict": aml.predict(Xt)})
+    if task == "classification":
+        for i, label in enumerate(aml.classes_):
+            out[str(label)] = aml.predict_proba(Xt)[:, i]
+    n_models = len(getattr(aml, "config_history", {}) or {})
+    return out, n_models, aml.best_estimator
+
+
+def run_autogluon(spec: Spec, train, test, budget: float, seed: int):
+    import tempfile
+
+    from autogluon.tabular import TabularPredictor
+
+    metric = {"rmse": "root_mean_squared_error", "auc": "roc_auc", "logloss": "log_loss"}[spec.metric]
+    with tempfile.TemporaryDirectory() as tmp:
+        predictor = TabularPredictor(label=spec.target, eval_metric=metric, path=tmp, verbosity=0)
+        predictor.fit(train, time_limit=budget)
+        Xt = test.drop(columns=[spec.target])
+        out = pd.DataFrame({"predict": predictor.predict(Xt).to_numpy()})
+        if spec.task != "regression":
+            proba = predictor.predict_proba(Xt)
+            for label in proba.columns:
+                out[str(label)] = proba[label].to_numpy()
+        return out, len(predictor.model_names()), predictor.model_best
+
+
+FRAMEWORKS = {"automl_engine": run_automl_engine, "h2o": run_h2o, "flaml": run_flaml, "autogluon": run_autogluon}
+MODULES = {"automl_engine": "automl_engine", "h2o": "h2o", "flaml": "flaml", "autogluon": "autogluon.tabular"}
