@@ -137,13 +137,18 @@ def test_cancel_before_the_worker_starts_marks_the_experiment_cancelled(owner_ap
     assert ModelResult.objects.filter(experiment_id=experiment_id).count() == 0
 
 
-def test_a_target_with_one_value_fails_the_run_with_a_message(owner_api):
+def test_a_target_with_one_value_is_refused_and_a_run_on_it_fails_with_a_message(owner_api, owner):
     frame = synthetic("regression", n=60)
     frame["y"] = 1.0
     dataset_id = upload(owner_api, frame.to_csv(index=False).encode()).json()["id"]
-    experiment_id = create_experiment(owner_api, dataset_id).json()["id"]
-    runs.run_experiment(experiment_id, "test")
-    body = owner_api.get(f"/api/experiments/{experiment_id}/").json()
+    refused = create_experiment(owner_api, dataset_id)
+    assert refused.status_code == 400 and "only one value" in refused.json()["error"]
+    assert not Experiment.objects.exists()
+    # Should such a run start anyway (the check is made from the profile), the engine refuses it.
+    experiment = Experiment.objects.create(owner=owner, dataset_id=dataset_id, target="y",
+                                           options={"max_models": 2, "nfolds": 3})
+    runs.run_experiment(experiment.pk, "test")
+    body = owner_api.get(f"/api/experiments/{experiment.pk}/").json()
     assert body["status"] == "failed" and "only one value" in body["error"]
 
 

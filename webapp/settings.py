@@ -27,7 +27,27 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY") or "insecure-embedded-default-key-change-me-" + "x" * 20
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment; unset, a random key made once and kept in DATA_DIR."""
+    if env_str("SECRET_KEY"):
+        return env_str("SECRET_KEY")
+    path = DATA_DIR / "secret_key"
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    import secrets
+
+    key = secrets.token_urlsafe(50)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -109,6 +129,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 URL_IMPORT_TIMEOUT = env_int("URL_IMPORT_TIMEOUT", 20)
 URL_IMPORT_ALLOW_PRIVATE = env_bool("URL_IMPORT_ALLOW_PRIVATE", False)
+# Networks (CIDR) a link may point to even though they are private, e.g. an internal data server.
+URL_IMPORT_ALLOWED_NETWORKS = env_list("URL_IMPORT_ALLOWED_NETWORKS")
 MAX_ROWS = env_int("MAX_ROWS", 2_000_000)
 MAX_COLUMNS = env_int("MAX_COLUMNS", 2000)
 
@@ -117,12 +139,43 @@ DEFAULT_MAX_RUNTIME_SECS = env_int("DEFAULT_MAX_RUNTIME_SECS", 60)
 MAX_RUNTIME_SECS_LIMIT = env_int("MAX_RUNTIME_SECS_LIMIT", 3600)
 EXPERIMENT_STALE_SECS = env_int("EXPERIMENT_STALE_SECS", 300)
 
-if not DEBUG:
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# Running experiments per user at once (more wait in the queue, so one user cannot hold every
+# worker), and experiments a user may have waiting or running.
+MAX_RUNNING_PER_USER = env_int("MAX_RUNNING_PER_USER", 2)
+MAX_ACTIVE_PER_USER = env_int("MAX_ACTIVE_PER_USER", 20)
+# How soon a waiting experiment is offered to the workers again when its owner is at the limit.
+DEFER_SECS = env_int("DEFER_SECS", 10)
+# A running experiment touches heartbeat_at every HEARTBEAT_SECS; one silent for
+# EXPERIMENT_STALE_SECS is taken for dead (its worker was killed) and marked failed, keeping the
+# models it finished. Workers look for such runs, and for experiments the queue never received,
+# every RECOVERY_SECS.
+HEARTBEAT_SECS = env_int("HEARTBEAT_SECS", 10)
+RECOVERY_SECS = env_int("RECOVERY_SECS", 60)
+# Seconds the worker keeps retrying a database write during a run before giving up on the run.
+DB_RETRY_SECS = env_int("DB_RETRY_SECS", 60)
+
+# Security headers always; with HTTPS=true (production behind TLS) also secure cookies, a redirect
+# to https and HSTS. TRUST_X_FORWARDED_PROTO=true when a proxy in front terminates TLS.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+HTTPS = env_bool("HTTPS", env_bool("SECURE_COOKIES", False)) and not DEBUG
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Uploads are counted while they stream in and stopped at MAX_UPLOAD_MB (see core/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "webapp.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from webapp.core import api, views
+from webapp.core import account, api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("experiments/<int:pk>/cancel/", views.experiment_cancel, name="experiment-cancel"),
     path("experiments/<int:pk>/leader/download/", views.leader_download, name="leader-download"),
     path("experiments/<int:pk>/models/<str:model_id>/download/", views.model_download, name="model-download"),
+    path("account/tokens/", account.tokens, name="tokens"),
+    path("account/tokens/<int:pk>/revoke/", account.token_revoke, name="token-revoke"),
     path("healthz", views.healthz, name="healthz"),
     path("api/datasets/", api.datasets, name="api-datasets"),
     path("api/datasets/<int:pk>/", api.dataset_detail, name="api-dataset"),
@@ -25,5 +27,10 @@ urlpatterns = [
     path("api/experiments/<int:pk>/models/<str:model_id>/download/", api.model_download,
          name="api-model-download"),
     path("api/experiments/<int:pk>/predict/", api.predict, name="api-predict"),
+    path("api/tokens/", api.tokens, name="api-tokens"),
+    path("api/tokens/<int:pk>/revoke/", api.token_revoke, name="api-token-revoke"),
     path("admin/", admin.site.urls),
 ]
+
+# Any exception no view handled: a 503 when the database or broker is away, else a plain 500.
+handler500 = "webapp.core.errors.server_error"

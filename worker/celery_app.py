@@ -40,9 +40,16 @@ app.conf.update(
     task_routes={RUN_EXPERIMENT: {"queue": QUEUE}},
     task_default_queue=QUEUE,
     broker_connection_retry_on_startup=True,
+    broker_connection_timeout=3,
     worker_hijack_root_logger=False,
 )
 
 
-def enqueue_experiment(experiment_id: int) -> None:
-    app.send_task(RUN_EXPERIMENT, args=[experiment_id], queue=QUEUE)
+# A broker that is away for a moment is retried briefly; longer, the caller keeps the experiment
+# waiting and a worker's recovery pass sends it later (webapp.core.services.send_experiment).
+PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
+def enqueue_experiment(experiment_id: int, countdown: int = 0) -> None:
+    app.send_task(RUN_EXPERIMENT, args=[experiment_id], queue=QUEUE, countdown=countdown or None,
+                  retry=True, retry_policy=PUBLISH_RETRY)

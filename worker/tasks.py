@@ -1,4 +1,9 @@
-"""One Celery task per experiment: claim the row, run the engine, turn its events into rows."""
+"""One Celery task per experiment: claim the row, run the engine, turn its events into rows.
+
+Each worker also runs a recovery pass at start-up and every RECOVERY_SECS (webapp.core.recovery):
+runs whose worker died are marked failed, keeping their models, and experiments the broker never
+received are sent again.
+"""
 from __future__ import annotations
 
 import logging
@@ -10,9 +15,11 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 django.setup()
 
-from django.db import OperationalError, InterfaceError  # noqa: E402
+from celery import bootsteps  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import InterfaceError, OperationalError, close_old_connections  # noqa: E402
 
-from webapp.core import runs  # noqa: E402
+from webapp.core import recovery, runs  # noqa: E402
 from .celery_app import RUN_EXPERIMENT, app  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -23,3 +30,36 @@ log = logging.getLogger(__name__)
 def run_experiment(self, experiment_id: int) -> str:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     return runs.run_experiment(experiment_id, worker)
+
+
+def recover() -> None:
+    try:
+        done = recovery.recover()
+        if any(done.values()):
+            log.warning("recovery: %(failed)s lost runs marked failed, %(sent)s experiments sent", done)
+    except Exception:  # the database or broker may be away; the next pass tries again
+        log.warning("recovery pass failed", exc_info=True)
+    finally:
+        close_old_connections()
+
+
+class Recovery(bootsteps.StartStopStep):
+    """The recovery pass, in the worker's main process, on its timer."""
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.tref = None
+
+    def start(self, worker):
+        log.info("recovery pass now and every %s s (stale after %s s)", settings.RECOVERY_SECS,
+                 settings.EXPERIMENT_STALE_SECS)
+        recover()
+        self.tref = worker.timer.call_repeatedly(settings.RECOVERY_SECS, recover, priority=10)
+
+    def stop(self, worker):
+        if self.tref is not None:
+            self.tref.cancel()
+
+
+app.steps["worker"].add(Recovery)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils import timezone
 
 from .models import ApiToken, Dataset, Experiment, ModelResult
 
@@ -22,4 +23,11 @@ class ModelResultAdmin(admin.ModelAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("user", "prefix", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
     readonly_fields = ("key_hash", "prefix")
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} token(s).")

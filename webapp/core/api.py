@@ -3,13 +3,20 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
 from . import services
-from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
+from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user,
+                     get_token_for_user)
+from .csvsafe import header_safe, spreadsheet_safe
+from .recovery import reap_stale
 from .status import experiment_payload
+from .uploads import too_large_message, upload_error
 from .views import model_file_response
 
 TASKS = ("auto", "regression", "binary", "multiclass")
@@ -31,20 +38,38 @@ def api_view(methods):
                 return error("Log in or send an API token: 'Authorization: Token KEY'.", 401)
             if request.method not in methods:
                 return error(f"Use {' or '.join(methods)} here.", 405)
-            if request.method == "POST" and not request.token_auth:
-                from django.middleware.csrf import CsrfViewMiddleware
-
-                rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
-                if rejected is not None:
-                    return error("The CSRF check failed: reload the page and try again.", 403)
+            if request.method == "POST" and not request.token_auth and _csrf_rejected(request):
+                return error("The CSRF check failed: reload the page and try again.", 403)
             try:
-                return view(request, *args, **kwargs)
+                return _checked_call(view, request, *args, **kwargs)
             except Http404:
                 return error("Not found.", 404)
             except services.InputError as exc:
-                return error(str(exc), 400)
+                return error(str(exc), exc.status)
+            except RequestDataTooBig:
+                return error(too_large_message(), 413)
+            except (MultiPartParserError, BadRequest, SuspiciousOperation):
+                return error("The request could not be read: send a multipart form with the file in the field "
+                             "'file', or a JSON object.", 400)
         return wrapper
     return decorate
+
+
+def _checked_call(view, request, *args, **kwargs):
+    if request.method == "POST" and request.content_type == "multipart/form-data":
+        request.FILES  # noqa: B018 - parse the body now, so that an upload over the limit is caught here
+        if upload_error(request):
+            return error(upload_error(request), 413)
+    return view(request, *args, **kwargs)
+
+
+def _csrf_rejected(request) -> bool:
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    try:
+        return CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None
+    except (MultiPartParserError, SuspiciousOperation):
+        return True
 
 
 def _json_body(request) -> dict:
@@ -61,7 +86,8 @@ def _optional_int(body, key, low, high):
     value = body.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or int(value) != value):
         raise services.InputError(f"'{key}' must be a whole number.")
     if not low <= value <= high:
         raise services.InputError(f"'{key}' must be between {low} and {high}.")
@@ -111,6 +137,7 @@ def experiments(request):
     from django.conf import settings
 
     if request.method == "GET":
+        reap_stale(request.user.experiments.all())
         rows = [{"id": e.pk, "name": str(e), "dataset": e.dataset_id, "target": e.target, "status": e.status,
                  "leader": e.leader_model_id or None} for e in request.user.experiments.all()[:200]]
         return JsonResponse({"experiments": rows})
@@ -122,6 +149,8 @@ def experiments(request):
     target = body.get("target")
     if not isinstance(target, str) or not target:
         return error("'target' must name the column to predict.")
+    if not isinstance(body.get("sort_metric") or "", str) or not isinstance(body.get("name") or "", str):
+        return error("'sort_metric' and 'name' must be text.")
     task = body.get("task", "auto") or "auto"
     if task not in TASKS:
         return error(f"'task' must be one of: {', '.join(TASKS)}.")
@@ -135,7 +164,12 @@ def experiments(request):
         nfolds=5 if nfolds is None else nfolds, seed=_optional_int(body, "seed", 0, 2**31 - 1) or 1,
         sort_metric=str(body.get("sort_metric") or ""), include_algos=_algo_list(body, "include_algos"),
         exclude_algos=_algo_list(body, "exclude_algos"), name=str(body.get("name") or "")[:255])
-    return JsonResponse({"id": experiment.pk, "status": experiment.status}, status=201)
+    experiment.refresh_from_db()
+    created = {"id": experiment.pk, "status": experiment.status}
+    if experiment.enqueued_at is None:
+        created["message"] = ("The job queue cannot be reached right now; the experiment is saved and will start "
+                              "as soon as the queue is back.")
+    return JsonResponse(created, status=201)
 
 
 @api_view(["GET"])
@@ -176,8 +210,30 @@ def predict(request, pk):
     if upload is None:
         return error("Send the CSV file to score in the multipart field 'file'.")
     preds, problems = services.predict_csv(result, services.read_upload(upload))
-    response = HttpResponse(preds.to_csv(index=False), content_type="text/csv")
+    response = HttpResponse(spreadsheet_safe(preds).to_csv(index=False), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="predictions_{experiment.pk}_{model_id}.csv"'
     if problems["missing"]:
-        response["X-Missing-Columns"] = ",".join(problems["missing"])[:2000]
+        response["X-Missing-Columns"] = header_safe(",".join(map(str, problems["missing"])))[:2000]
     return response
+
+
+def _token_row(token) -> dict:
+    return {"id": token.pk, "prefix": token.prefix, "created_at": token.created_at.isoformat(),
+            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
+
+
+@api_view(["GET", "POST"])
+def tokens(request):
+    """Your API tokens (GET), or a new one (POST): its key is in the answer, and only there."""
+    if request.method == "GET":
+        return JsonResponse({"tokens": [_token_row(t) for t in request.user.api_tokens.order_by("-created_at")]})
+    token, key = services.issue_token(request.user)
+    return JsonResponse({**_token_row(token), "key": key}, status=201)
+
+
+@api_view(["POST"])
+def token_revoke(request, pk):
+    token = get_token_for_user(request.user, pk)
+    services.revoke_token(token)
+    token.refresh_from_db()
+    return JsonResponse(_token_row(token))

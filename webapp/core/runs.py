@@ -12,6 +12,7 @@ import time
 import traceback
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, transaction
@@ -22,24 +23,12 @@ from automl_engine import AutoML, DataError, read_csv, save_model
 from automl_engine import events as ev
 from automl_engine.families import ENSEMBLE_ALGO
 
+from . import claims
+from .dbretry import retry_db
 from .explanations import store_explanations
 from .models import Experiment, ExperimentEvent, ModelResult
 
 log = logging.getLogger(__name__)
-HEARTBEAT_SECS = 10
-
-
-def claim(experiment_id: int, worker: str) -> bool:
-    """queued -> running, atomically. False when the row is gone, finished, or someone else has it."""
-    now = timezone.now()
-    updated = Experiment.objects.filter(pk=experiment_id, status=Experiment.Status.QUEUED,
-                                        cancel_requested=False).update(
-        status=Experiment.Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker)
-    if updated:
-        return True
-    Experiment.objects.filter(pk=experiment_id, status=Experiment.Status.QUEUED, cancel_requested=True).update(
-        status=Experiment.Status.CANCELLED, finished_at=now, error="Stopped before it started.")
-    return False
 
 
 class Heartbeat(threading.Thread):
@@ -51,7 +40,7 @@ class Heartbeat(threading.Thread):
         self.stop_event = threading.Event()
 
     def run(self):
-        while not self.stop_event.wait(HEARTBEAT_SECS):
+        while not self.stop_event.wait(settings.HEARTBEAT_SECS):
             try:
                 Experiment.objects.filter(pk=self.experiment_id).update(heartbeat_at=timezone.now())
             except Exception:  # a missed beat is not fatal; the next one may succeed
@@ -73,16 +62,22 @@ class Recorder:
         self.started = time.time()
 
     def __call__(self, event: ev.Event) -> bool:
+        return retry_db(self._record, event)
+
+    def _record(self, event: ev.Event) -> bool:
+        """Write the event's rows; True (stop) when a stop was asked or the run is no longer ours."""
         handler = getattr(self, f"on_{event.kind}", None)
         message = handler(event) if handler else event.kind
         self._log(event, message)
-        return Experiment.objects.filter(pk=self.experiment.pk, cancel_requested=True).exists()
+        return not Experiment.objects.filter(pk=self.experiment.pk, status=Experiment.Status.RUNNING,
+                                             cancel_requested=False).exists()
 
     def _log(self, event: ev.Event, message: str) -> None:
-        self.seq += 1
+        seq = self.seq + 1
         ExperimentEvent.objects.update_or_create(
-            experiment=self.experiment, seq=self.seq,
+            experiment=self.experiment, seq=seq,
             defaults={"kind": event.kind, "message": message, "data": event.to_dict()})
+        self.seq = seq
         Experiment.objects.filter(pk=self.experiment.pk).update(
             heartbeat_at=timezone.now(), progress=self._progress())
 
@@ -153,14 +148,26 @@ class Recorder:
 
 
 def _finish(experiment_id: int, **fields) -> None:
+    """running -> finished. A run already marked failed as lost stays as it was marked."""
     fields.setdefault("finished_at", timezone.now())
     fields.setdefault("current_model", "")
-    Experiment.objects.filter(pk=experiment_id).update(**fields)
+    retry_db(Experiment.objects.filter(pk=experiment_id, status=Experiment.Status.RUNNING).update, **fields)
+
+
+def _leader_so_far(experiment_id: int) -> str:
+    board = Experiment.objects.get(pk=experiment_id).leaderboard()
+    return board[0].model_id if board else ""
 
 
 def run_experiment(experiment_id: int, worker: str) -> str:
-    if not claim(experiment_id, worker):
+    outcome = claims.claim(experiment_id, worker)
+    if outcome == claims.DEFERRED:
+        log.info("experiment %s waits: its owner has the most experiments running", experiment_id)
+        claims.defer(experiment_id)
+        return "deferred"
+    if outcome != claims.CLAIMED:
         log.info("experiment %s not claimed (already taken, finished or cancelled)", experiment_id)
+        claims.settle_redelivery(experiment_id, worker)
         return "skipped"
     experiment = Experiment.objects.select_related("dataset").get(pk=experiment_id)
     heartbeat = Heartbeat(experiment_id)
@@ -191,6 +198,7 @@ def _run(experiment: Experiment) -> str:
     except Exception as exc:
         log.exception("experiment %s failed", experiment.pk)
         _finish(experiment.pk, status=Experiment.Status.FAILED, traceback=traceback.format_exc(),
+                leader_model_id=_leader_so_far(experiment.pk),
                 error="Training stopped because of an unexpected error "
                       f"({exc.__class__.__name__}). Models trained so far are kept.")
         return "failed"

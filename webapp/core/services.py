@@ -1,7 +1,9 @@
 """Actions that change state: importing datasets, starting and stopping experiments, predicting."""
 from __future__ import annotations
 
+import csv
 import io
+import logging
 import os
 from urllib.parse import urlparse
 
@@ -11,23 +13,37 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from django.utils import timezone
+
 from automl_engine import DataError, load_model, read_csv
+from automl_engine.metrics import COLUMNS
 from automl_engine.schema import profile_columns
 from worker.celery_app import enqueue_experiment
 
+from .checks import target_problem
 from .fetch import FetchError, fetch
-from .models import Dataset, Experiment, ModelResult
+from .models import ApiToken, Dataset, Experiment, ModelResult
+from .uploads import max_upload_bytes, too_large_message
 
+log = logging.getLogger(__name__)
 PREVIEW_ROWS = 10
 ALGOS = ("GLM", "DRF", "GBM", "XRT", "DeepLearning", "StackedEnsemble")
+SORT_METRICS = sorted({m for cols in COLUMNS.values() for m in cols})
+HEADER_DELIMITERS = ",;\t|"
 
 
 class InputError(Exception):
     """Bad input from a user; the message is safe and helpful to show."""
+    status = 400
 
 
-def max_upload_bytes() -> int:
-    return settings.MAX_UPLOAD_MB * 1024 * 1024
+class TooLarge(InputError):
+    status = 413
+
+
+class LimitReached(InputError):
+    """The user has as many experiments waiting or running as allowed."""
+    status = 429
 
 
 def _dataset_warnings(frame: pd.DataFrame, columns: list[dict]) -> list[str]:
@@ -54,17 +70,48 @@ def _preview(frame: pd.DataFrame) -> list[list[str]]:
     return [[str(v) for v in row] for row in head.itertuples(index=False)]
 
 
-def create_dataset(owner, *, name: str, content: bytes, source_url: str = "") -> Dataset:
-    if len(content) > max_upload_bytes():
-        raise InputError(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
+def _too_many_columns(n: int) -> InputError:
+    return TooLarge(f"The file has {n} columns; the limit is {settings.MAX_COLUMNS}. "
+                    "Keep only the columns that can help the prediction.")
+
+
+def _header_width(content: bytes) -> int:
+    """The most fields the first line splits into with any usual delimiter: a cheap upper bound
+    on the column count, taken before the whole file is parsed."""
+    head = content[:1024 * 1024].decode("utf-8", errors="replace").replace("\x00", "")
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    return max(first.count(d) + 1 for d in HEADER_DELIMITERS)
+
+
+def parse_csv(content: bytes, max_rows=None):
+    """The engine's reader, with every failure on odd bytes turned into a message."""
     try:
-        frame = read_csv(content)
+        return read_csv(content, max_rows=max_rows)
     except DataError as exc:
         raise InputError(str(exc)) from exc
+    except (csv.Error, ValueError, UnicodeError, OverflowError, LookupError) as exc:
+        log.warning("unreadable CSV", exc_info=True)
+        raise InputError("This file could not be read as a CSV table "
+                         f"({exc.__class__.__name__}). Save it as a comma-separated CSV file and try again.") from exc
+
+
+def read_table(content: bytes):
+    """Parse an upload within the row and column limits, or say which limit it breaks."""
+    if len(content) > max_upload_bytes():
+        raise TooLarge(too_large_message())
+    if _header_width(content) > settings.MAX_COLUMNS:
+        raise _too_many_columns(_header_width(content))
+    frame = parse_csv(content, max_rows=settings.MAX_ROWS + 1)
     if frame.shape[1] > settings.MAX_COLUMNS:
-        raise InputError(f"The file has {frame.shape[1]} columns; the limit is {settings.MAX_COLUMNS}.")
+        raise _too_many_columns(frame.shape[1])
     if len(frame) > settings.MAX_ROWS:
-        raise InputError(f"The file has {len(frame)} rows; the limit is {settings.MAX_ROWS}.")
+        raise TooLarge(f"The file has more than {settings.MAX_ROWS} rows, the limit. "
+                       "Upload a sample of the rows.")
+    return frame
+
+
+def create_dataset(owner, *, name: str, content: bytes, source_url: str = "") -> Dataset:
+    frame = read_table(content)
     columns = [c.to_dict() for c in profile_columns(frame)]
     dataset = Dataset(owner=owner, name=name[:255] or "dataset.csv", source_url=source_url,
                       size_bytes=len(content), n_rows=len(frame), n_cols=frame.shape[1], columns=columns,
@@ -78,7 +125,7 @@ def create_dataset(owner, *, name: str, content: bytes, source_url: str = "") ->
 
 def read_upload(upload) -> bytes:
     if upload.size is not None and upload.size > max_upload_bytes():
-        raise InputError(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
+        raise TooLarge(too_large_message())
     return upload.read()
 
 
@@ -96,7 +143,14 @@ def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto"
                      include_algos=None, exclude_algos=None, name: str = "") -> Experiment:
     names = [c["name"] for c in dataset.columns]
     if target not in names:
-        raise InputError(f"'{target}' is not a column of this dataset. Choose one of: {', '.join(names[:30])}.")
+        raise InputError(f"'{target[:300]}' is not a column of this dataset. "
+                         f"Choose one of: {', '.join(names[:30])}.")
+    problem = target_problem(dataset.columns, dataset.n_rows, target, task or "auto")
+    if problem:
+        raise InputError(problem)
+    if sort_metric and sort_metric not in SORT_METRICS:
+        raise InputError(f"Unknown sort metric '{sort_metric[:50]}'. Use one of: {', '.join(SORT_METRICS)}.")
+    _check_active_limit(owner)
     if max_models is None and max_runtime_secs is None:
         max_runtime_secs = settings.DEFAULT_MAX_RUNTIME_SECS
     options = {"max_models": max_models, "max_runtime_secs": max_runtime_secs, "nfolds": nfolds, "seed": seed,
@@ -105,16 +159,34 @@ def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto"
     with transaction.atomic():
         experiment = Experiment.objects.create(
             owner=owner, dataset=dataset, target=target, task=task or "auto", options=options,
-            name=name or f"Predict {target}")
-        transaction.on_commit(lambda: enqueue_experiment(experiment.pk))
+            name=(name or f"Predict {target}")[:255])
+        transaction.on_commit(lambda: send_experiment(experiment.pk))
     return experiment
+
+
+def _check_active_limit(owner) -> None:
+    active = owner.experiments.filter(status__in=[Experiment.Status.QUEUED, Experiment.Status.RUNNING]).count()
+    if active >= settings.MAX_ACTIVE_PER_USER:
+        raise LimitReached(f"You already have {active} experiments waiting or running, the most allowed. "
+                           "Wait for one to finish, or stop one, then start this one.")
+
+
+def send_experiment(experiment_id: int, countdown: int = 0) -> bool:
+    """Hand the experiment to the workers. When the queue cannot be reached the experiment stays
+    waiting with enqueued_at unset, and a worker's recovery pass sends it once the queue is back."""
+    try:
+        enqueue_experiment(experiment_id, countdown=countdown)
+    except Exception:
+        log.warning("could not send experiment %s to the queue; it will be sent later", experiment_id,
+                    exc_info=True)
+        return False
+    Experiment.objects.filter(pk=experiment_id).update(enqueued_at=timezone.now())
+    return True
 
 
 def cancel_experiment(experiment: Experiment) -> None:
     Experiment.objects.filter(pk=experiment.pk).update(cancel_requested=True)
     # A run that has not started yet is cancelled at once; a running one stops after its current model.
-    from django.utils import timezone
-
     Experiment.objects.filter(pk=experiment.pk, status=Experiment.Status.QUEUED).update(
         status=Experiment.Status.CANCELLED, finished_at=timezone.now(), error="Stopped before it started.")
 
@@ -125,10 +197,7 @@ def load_result_model(result: ModelResult):
 
 
 def predict_csv(result: ModelResult, content: bytes) -> tuple[pd.DataFrame, dict]:
-    try:
-        frame = read_csv(content)
-    except DataError as exc:
-        raise InputError(str(exc)) from exc
+    frame = parse_csv(content)
     model = load_result_model(result)
     problems = model.check_input(frame)
     try:
@@ -136,3 +205,12 @@ def predict_csv(result: ModelResult, content: bytes) -> tuple[pd.DataFrame, dict
     except DataError as exc:
         raise InputError(str(exc)) from exc
     return preds, problems
+
+
+def issue_token(user) -> tuple[ApiToken, str]:
+    """A new API token for the user; the key is shown once and only its hash is kept."""
+    return ApiToken.issue(user)
+
+
+def revoke_token(token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import services
 from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
 from .forms import ExperimentForm, UploadForm
+from .recovery import reap_stale
 from .status import experiment_payload
+from .uploads import upload_error
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,7 +32,11 @@ def signup(request):
 @require_http_methods(["GET", "POST"])
 def home(request):
     form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST" and upload_error(request):
+        form, status = UploadForm(), 413
+        form.add_error(None, upload_error(request))
+    elif request.method == "POST" and form.is_valid():
         try:
             if form.cleaned_data.get("file"):
                 upload = form.cleaned_data["file"]
@@ -40,12 +46,14 @@ def home(request):
                 dataset = services.import_url(request.user, form.cleaned_data["url"])
         except services.InputError as exc:
             form.add_error(None, str(exc))
+            status = exc.status
         else:
             return redirect("dataset", pk=dataset.pk)
+    reap_stale(request.user.experiments.all())
     context = {"form": form, "datasets": request.user.datasets.all()[:50],
                "experiments": request.user.experiments.select_related("dataset")[:50],
                "max_upload_mb": services.settings.MAX_UPLOAD_MB}
-    return render(request, "home.html", context, status=400 if form.errors else 200)
+    return render(request, "home.html", context, status=max(status, 400) if form.errors else 200)
 
 
 @login_required
