@@ -1,4 +1,5 @@
 """Settings, all from the environment (see .env.example), with embedded defaults when unset."""
+import importlib.util
 import os
 from pathlib import Path
 
@@ -111,7 +112,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js ships inside the pinned plotly package; it is served from here (no CDN, works offline).
+PLOTLY_JS_DIR = Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data"
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", PLOTLY_JS_DIR)]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # also creates DATA_DIR for the SQLite database
 WHITENOISE_USE_FINDERS = True
