@@ -1,6 +1,7 @@
 """The AutoML run: plan models, train each with cross-validation, stack, rank, report events."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import time
@@ -19,12 +20,14 @@ from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
 from .model import EnsembleModel, TrainedModel
 from .model_file import save_model
 from .schema import check_task, feature_spec, infer_task
-from .validation import OutOfTime, covered, cross_validate, fit_full, make_splits
+from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full, make_splits
 
 log = logging.getLogger(__name__)
 DEFAULT_RUNTIME_SECS = 120
 ENSEMBLE_RESERVE = 0.1  # share of a time budget kept for the stacked ensembles
 MIN_ROWS = 10
+MODEL_SHARE = 0.35  # of the remaining budget, the most one model may use
+MIN_MODEL_SECS = 5.0
 
 
 class AutoML:
@@ -170,7 +173,8 @@ class AutoML:
     def _plan(self) -> Iterator[tuple[str, object, dict]]:
         allowed = self._allowed()
         counters = {k: itertools.count(1) for k in FAMILIES}
-        first = [("GLM", 0), ("DRF", 0), ("GBM", 0), ("XRT", 0), ("GBM", 1), ("GBM", 2), ("DeepLearning", 0)]
+        first = [("GLM", 0), ("GBM", 0), ("DRF", 0), ("GBM", 1), ("XRT", 0), ("GBM", 2), ("DeepLearning", 0),
+                 ("GBM", 3)]
         planned = 0
         for key, i in first:
             if key in allowed and self.task_ in FAMILIES[key].tasks:
@@ -196,28 +200,49 @@ class AutoML:
         deadline = self._deadline(reserve)
         return deadline is not None and time.time() >= deadline
 
+    def _model_deadline(self, started: float) -> Optional[float]:
+        """The longest one model may take: a share of what is left, so one slow model cannot eat the run."""
+        end = self._deadline(reserve=True)
+        if end is None:
+            return None
+        return started + max(MIN_MODEL_SECS, MODEL_SHARE * (end - started))
+
     def _train_one(self, model_id: str, family, config: dict) -> None:
         self._emit(ev.ModelStarted(model_id=model_id, algo=family.key))
         started = time.time()
         deadline = self._deadline(reserve=True)
         seed = self.seed + len(self.models) + len(self.failures)
-        ctx = BuildContext(task=self.task_, spec=self.spec_, n_rows=len(self._y), n_classes=self.n_classes_,
-                           seed=seed, n_jobs=self.n_jobs, deadline=deadline)
+        n_parallel = min(self.n_jobs, len(self._splits))
+        fold_ctx = BuildContext(task=self.task_, spec=self.spec_, n_rows=len(self._y), n_classes=self.n_classes_,
+                                seed=seed, n_jobs=max(1, self.n_jobs // n_parallel))
         try:
-            oof = cross_validate(lambda: family.build(ctx, config), self._X, self._y, self._splits,
-                                 self.task_, self.n_classes_, deadline)
-            if deadline is not None and time.time() > deadline:
-                raise OutOfTime()
-            estimator = fit_full(lambda: family.build(ctx, config), self._X, self._y)
+            oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), self._X, self._y, self._splits,
+                                         self.task_, self.n_classes_, deadline, n_parallel,
+                                         self._model_deadline(started))
+            if family.bag_folds or len(self._splits) == 1:
+                estimator = FoldAverage(fitted, self.task_, self.n_classes_) if len(fitted) > 1 else fitted[0]
+            else:
+                estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel)
         except OutOfTime:
             log.info("%s skipped: the time budget ran out", model_id)
-            self._deadline_hit = True
             return
         except Exception as exc:  # one model's failure is recorded, the run goes on
             self._record_failure(model_id, family.key, exc)
             return
         model = self._make_model(model_id, family.key, estimator, config, oof, started)
         self._finish(model, oof)
+
+    def _refit(self, family, config, fold_ctx, fitted, started, n_parallel):
+        """Fit the final model on all rows, in about the time one wave of folds took."""
+        wave_secs = (time.time() - started) * n_parallel / len(fitted)
+        deadline = self._deadline(reserve=True)
+        if deadline is not None and time.time() + 0.5 * wave_secs > deadline:
+            raise OutOfTime()
+        if family.refit_config:
+            config = family.refit_config(fitted, config)
+        limit = None if deadline is None else min(deadline, time.time() + 1.5 * wave_secs)
+        full_ctx = dataclasses.replace(fold_ctx, n_jobs=self.n_jobs, deadline=limit)
+        return fit_full(lambda: family.build(full_ctx, config), self._X, self._y)
 
     def _make_model(self, model_id, algo, estimator, params, oof, started, cls=TrainedModel, **extra):
         mask = covered(oof)
@@ -267,9 +292,13 @@ class AutoML:
             try:
                 meta, oof, _ = fit_stack(self.task_, [self._oof[m.model_id] for m in members], self._y,
                                          self.n_classes_, self.seed)
-                params = {"base_models": [m.model_id for m in members], "metalearner": type(meta).__name__}
+                used = [i for i, w in enumerate(meta.weights_) if w > 0]
+                meta.weights_ = meta.weights_[used]
+                members = [members[i] for i in used]
+                params = {"metalearner": "greedy weighted average",
+                          "base_models": {m.model_id: round(float(w), 4) for m, w in zip(members, meta.weights_)}}
                 model = self._make_model(model_id, ENSEMBLE_ALGO, meta, params, oof, started, cls=EnsembleModel,
-                                         base_models=list(members))
+                                         base_models=members)
             except Exception as exc:
                 self._record_failure(model_id, ENSEMBLE_ALGO, exc)
                 continue

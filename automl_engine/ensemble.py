@@ -1,8 +1,14 @@
-"""Stacked ensembles: a metalearner fit on the base models' out-of-fold predictions."""
+"""Stacked ensembles: a metalearner fit on the base models' out-of-fold predictions.
+
+The metalearner is a weighted average found by greedy forward selection with replacement (add
+the model that most improves the out-of-fold loss, repeatedly). Its weights are non-negative and
+sum to one, so it cannot overfit the way a free linear model over many correlated inputs can.
+Its own leaderboard metrics come from cross-validating the selection on the out-of-fold rows.
+"""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from .metrics import score
@@ -10,14 +16,72 @@ from .model import level_one_features
 from .validation import covered
 
 
-def make_metalearner(task: str, seed: int):
+def _loss(task: str, pred: np.ndarray, y: np.ndarray) -> float:
     if task == "regression":
-        return LinearRegression(positive=True)
-    return LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+        return float(np.mean((pred - y) ** 2))
+    p = np.clip(pred[np.arange(len(y)), y.astype(int)], 1e-15, 1.0)
+    return float(-np.mean(np.log(p)))
 
 
-def _raw(est, Z, task):
-    return est.predict(Z) if task == "regression" else est.predict_proba(Z)
+class GreedyEnsemble(BaseEstimator):
+    """Weighted average of base predictions chosen by greedy forward selection (with replacement)."""
+
+    def __init__(self, task="regression", n_classes=0, max_iter=50):
+        self.task = task
+        self.n_classes = n_classes
+        self.max_iter = max_iter
+
+    def _blocks(self, Z: np.ndarray) -> list[np.ndarray]:
+        """Per-model predictions in the shape the loss needs (values, or class probabilities)."""
+        Z = np.asarray(Z, dtype=float)
+        if self.task == "regression":
+            return [Z[:, i] for i in range(Z.shape[1])]
+        if self.task == "binary":
+            return [np.column_stack([1 - Z[:, i], Z[:, i]]) for i in range(Z.shape[1])]
+        k = self.n_classes
+        return [Z[:, i * k:(i + 1) * k] for i in range(Z.shape[1] // k)]
+
+    def fit(self, Z, y):
+        blocks = self._blocks(Z)
+        y = np.asarray(y)
+        counts = np.zeros(len(blocks))
+        current = np.zeros_like(blocks[0])
+        best_loss, stale = np.inf, 0
+        for step in range(1, self.max_iter + 1):
+            losses = [_loss(self.task, (current * (step - 1) + b) / step, y) for b in blocks]
+            choice = int(np.argmin(losses))
+            counts[choice] += 1
+            current = (current * (step - 1) + blocks[choice]) / step
+            if losses[choice] < best_loss - 1e-12:
+                best_loss, stale, best_counts = losses[choice], 0, counts.copy()
+            else:
+                stale += 1
+                if stale >= 5:
+                    break
+        self.weights_ = best_counts / best_counts.sum()
+        self.classes_ = np.arange(self.n_classes) if self.task != "regression" else None
+        return self
+
+    def _average(self, Z):
+        blocks = self._blocks(Z)
+        return sum(w * b for w, b in zip(self.weights_, blocks) if w > 0)
+
+    def predict(self, Z):
+        out = self._average(Z)
+        return out if self.task == "regression" else np.argmax(out, axis=1)
+
+    def predict_proba(self, Z):
+        return self._average(Z)
+
+
+def make_metalearner(task: str, n_classes: int) -> GreedyEnsemble:
+    return GreedyEnsemble(task=task, n_classes=n_classes)
+
+
+def _splitter(task: str, y: np.ndarray, seed: int):
+    if task != "regression" and np.bincount(y.astype(int)).min() >= 5:
+        return StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    return KFold(n_splits=5, shuffle=True, random_state=seed)
 
 
 def fit_stack(task: str, oofs: list[np.ndarray], y: np.ndarray, n_classes: int, seed: int):
@@ -25,22 +89,12 @@ def fit_stack(task: str, oofs: list[np.ndarray], y: np.ndarray, n_classes: int, 
     mask = np.all([covered(o) for o in oofs], axis=0)
     Z = level_one_features(task, [o[mask] for o in oofs])
     yz = y[mask]
-    if task == "regression":
-        splitter = KFold(n_splits=5, shuffle=True, random_state=seed)
-    else:
-        splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed) \
-            if np.bincount(yz.astype(int)).min() >= 5 else KFold(n_splits=5, shuffle=True, random_state=seed)
     shape = (len(yz),) if task == "regression" else (len(yz), n_classes)
     meta_oof = np.zeros(shape)
-    for train_idx, valid_idx in splitter.split(Z, yz):
-        est = make_metalearner(task, seed).fit(Z[train_idx], yz[train_idx])
-        pred = _raw(est, Z[valid_idx], task)
-        if task != "regression" and pred.shape[1] != n_classes:
-            full = np.zeros((len(valid_idx), n_classes))
-            full[:, est.classes_.astype(int)] = pred
-            pred = full
-        meta_oof[valid_idx] = pred
-    final = make_metalearner(task, seed).fit(Z, yz)
+    for train_idx, valid_idx in _splitter(task, yz, seed).split(Z, yz):
+        est = make_metalearner(task, n_classes).fit(Z[train_idx], yz[train_idx])
+        meta_oof[valid_idx] = est.predict(Z[valid_idx]) if task == "regression" else est.predict_proba(Z[valid_idx])
+    final = make_metalearner(task, n_classes).fit(Z, yz)
     full_oof = np.full((len(y),) + shape[1:], np.nan)
     full_oof[mask] = meta_oof
     return final, full_oof, score(task, yz, meta_oof, n_classes)

@@ -58,35 +58,47 @@ def variable_importance(model: TrainedModel, frame: pd.DataFrame, y: np.ndarray,
     return sorted(out, key=lambda r: -r["importance"])
 
 
-def _tree_inputs(model: TrainedModel, X: pd.DataFrame):
-    prep = model.estimator.named_steps["prep"]
-    return prep.transform(X)
+def _raw_column_groups(prep, model: TrainedModel) -> list[list[int]]:
+    """Indices of a fitted tree-style preprocessor's outputs that come from each raw feature."""
+    slices = prep.output_indices_
+    per_column = {"num": 1, "bool": 1, "dt": len(DATETIME_PARTS), "cat": 1}
+    groups = {}
+    for name, _, columns in prep.transformers_:
+        if name not in slices or name == "remainder":
+            continue
+        start = slices[name].start
+        width = per_column.get(name)
+        for column in columns:
+            if width is None:  # a text column: all of its word features
+                groups[column] = list(range(slices[name].start, slices[name].stop))
+            else:
+                groups[column] = list(range(start, start + width))
+                start += width
+    return [groups.get(f, []) for f in model.features]
 
 
-def _raw_column_groups(model: TrainedModel) -> list[list[int]]:
-    """Indices of the preprocessed tree-style columns that come from each raw feature."""
-    kinds = model.feature_kinds
-    order = ([f for f in model.features if kinds[f] == "numeric"] + [f for f in model.features if kinds[f] == "boolean"]
-             + [f for f in model.features if kinds[f] == "datetime"]
-             + [f for f in model.features if kinds[f] == "categorical"])
-    groups, pos = {}, 0
-    for f in order:
-        width = len(DATETIME_PARTS) if kinds[f] == "datetime" else 1
-        groups[f] = list(range(pos, pos + width))
-        pos += width
-    return [groups[f] for f in model.features]
+def _group_sums(contrib: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    return np.column_stack([contrib[:, g].sum(axis=1) if g else np.zeros(len(contrib)) for g in groups])
+
+
+def _pipelines(model: TrainedModel) -> list:
+    """The fitted pipelines behind a model (several when it averages its cross-validation folds)."""
+    return list(getattr(model.estimator, "estimators", [model.estimator]))
 
 
 def _lgbm_contributions(model: TrainedModel, X: pd.DataFrame, class_index: int) -> tuple[np.ndarray, float]:
-    booster = model.estimator.named_steps["model"]
-    Z = np.asarray(_tree_inputs(model, X), dtype=float)
-    contrib = booster.booster_.predict(Z, num_iteration=booster.best_iteration_, pred_contrib=True)
-    width = Z.shape[1] + 1
-    if model.task == "multiclass":
-        contrib = contrib[:, class_index * width:(class_index + 1) * width]
-    groups = _raw_column_groups(model)
-    values = np.column_stack([contrib[:, g].sum(axis=1) for g in groups])
-    return values, float(contrib[:, -1].mean())
+    """Exact tree SHAP from LightGBM, averaged over the model's fold boosters, summed per raw column."""
+    values, bases = [], []
+    for pipe in _pipelines(model):
+        booster = pipe.named_steps["model"]
+        Z = np.asarray(pipe.named_steps["prep"].transform(X), dtype=float)
+        contrib = booster.booster_.predict(Z, num_iteration=booster.best_iteration_, pred_contrib=True)
+        width = Z.shape[1] + 1
+        if model.task == "multiclass":
+            contrib = contrib[:, class_index * width:(class_index + 1) * width]
+        values.append(_group_sums(contrib, _raw_column_groups(pipe.named_steps["prep"], model)))
+        bases.append(float(contrib[:, -1].mean()))
+    return np.mean(values, axis=0), float(np.mean(bases))
 
 
 def _surrogate_contributions(model: TrainedModel, X: pd.DataFrame, class_index: int, seed: int):
@@ -97,7 +109,7 @@ def _surrogate_contributions(model: TrainedModel, X: pd.DataFrame, class_index: 
 
     kinds = model.feature_kinds
     spec = FeatureSpec(**{k: [f for f in model.features if kinds[f] == k]
-                          for k in ("numeric", "boolean", "datetime", "categorical")})
+                          for k in ("numeric", "boolean", "datetime", "categorical", "text")})
     raw = model.predict_raw(X)
     if model.task == "regression":
         target = raw
@@ -112,7 +124,7 @@ def _surrogate_contributions(model: TrainedModel, X: pd.DataFrame, class_index: 
     booster = pipe.named_steps["model"]
     contrib = booster.booster_.predict(Z, num_iteration=booster.best_iteration_, pred_contrib=True)
     fidelity = float(skm.r2_score(target, booster.predict(Z)))
-    values = np.column_stack([contrib[:, g].sum(axis=1) for g in _raw_column_groups(model)])
+    values = _group_sums(contrib, _raw_column_groups(pipe.named_steps["prep"], model))
     return values, float(contrib[:, -1].mean()), fidelity
 
 

@@ -1,7 +1,8 @@
 """Preprocessing that ships inside every model's pipeline.
 
 ``build_preprocessor(spec, style)`` returns a ``ColumnTransformer`` whose output columns come in
-a fixed order: numeric, boolean, datetime parts, then categorical codes. ``style`` is ``"tree"``
+a fixed order: numeric, boolean, datetime parts, categorical codes, then word counts per text
+column (one transformer per text column, so each column's outputs can be found again). ``style`` is ``"tree"``
 (missing values left to the model, categories as integer codes) or ``"linear"`` (imputed,
 scaled, one-hot encoded).
 """
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
@@ -83,6 +85,39 @@ class ToCategory(ToNumber):
         return frame.apply(lambda c: c.map(lambda v: v if pd.isna(v) else str(v).strip())).to_numpy(dtype=object)
 
 
+class TextColumn(BaseEstimator, TransformerMixin):
+    """Word features from one text column: binary counts of frequent words (trees) or TF-IDF (linear)."""
+
+    def __init__(self, max_words=40, tfidf=False):
+        self.max_words = max_words
+        self.tfidf = tfidf
+
+    def _text(self, X):
+        values = pd.DataFrame(X).iloc[:, 0]
+        return values.fillna("").astype(str).to_numpy()
+
+    def fit(self, X, y=None):
+        cls = TfidfVectorizer if self.tfidf else CountVectorizer
+        options = {} if self.tfidf else {"binary": True}
+        self.vectorizer_ = cls(max_features=self.max_words, min_df=3, token_pattern=r"(?u)\b\w\w+\b",
+                               lowercase=True, dtype=np.float64, **options)
+        try:
+            self.vectorizer_.fit(self._text(X))
+            self.words_ = list(self.vectorizer_.get_feature_names_out())
+        except ValueError:  # no word occurs often enough
+            self.words_ = []
+        self.column_ = str(pd.DataFrame(X).columns[0])
+        return self
+
+    def transform(self, X):
+        if not self.words_:
+            return np.zeros((len(X), 0))
+        return self.vectorizer_.transform(self._text(X)).toarray()
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray([f"{self.column_}:{w}" for w in self.words_], dtype=object)
+
+
 def n_outputs_before_categorical(spec: FeatureSpec) -> int:
     return len(spec.numeric) + len(spec.boolean) + len(DATETIME_PARTS) * len(spec.datetime)
 
@@ -114,4 +149,6 @@ def build_preprocessor(spec: FeatureSpec, style: str = "tree") -> ColumnTransfor
                 ToCategory(), OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
                                              encoded_missing_value=np.nan, min_frequency=3, max_categories=250))
         parts.append(("cat", encoder, spec.categorical))
+    for i, column in enumerate(spec.text):
+        parts.append((f"text{i}", TextColumn(max_words=200 if linear else 40, tfidf=linear), [column]))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False)

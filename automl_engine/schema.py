@@ -1,7 +1,8 @@
 """Column kinds and task inference.
 
-Each column gets a kind: numeric, categorical, boolean, datetime, text, id or constant. ID-like,
-constant and free-text columns are dropped from the features, each with a stated reason.
+Each column gets a kind: numeric, categorical, boolean, datetime, text, id or constant. ID-like
+and constant columns are dropped from the features, each with a stated reason; free text becomes
+word-count features.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .errors import DataError
 
 NUMERIC, CATEGORICAL, BOOLEAN, DATETIME, TEXT, ID, CONSTANT = (
     "numeric", "categorical", "boolean", "datetime", "text", "id", "constant")
-USED_KINDS = (NUMERIC, CATEGORICAL, BOOLEAN, DATETIME)
+USED_KINDS = (NUMERIC, CATEGORICAL, BOOLEAN, DATETIME, TEXT)
 TASKS = ("regression", "binary", "multiclass")
 MAX_CLASSES = 100
 BOOL_VALUES = {"true", "false", "yes", "no", "t", "f", "y", "n"}
@@ -43,17 +44,19 @@ class FeatureSpec:
     boolean: list[str] = field(default_factory=list)
     datetime: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
-        return self.numeric + self.boolean + self.datetime + self.categorical
+        return self.numeric + self.boolean + self.datetime + self.categorical + self.text
 
     def kinds(self) -> dict[str, str]:
         out = {c: NUMERIC for c in self.numeric}
         out.update({c: BOOLEAN for c in self.boolean})
         out.update({c: DATETIME for c in self.datetime})
         out.update({c: CATEGORICAL for c in self.categorical})
+        out.update({c: TEXT for c in self.text})
         return out
 
 
@@ -85,9 +88,12 @@ def _is_datetime(series: pd.Series) -> bool:
 
 
 def _is_text(nonnull_str: pd.Series, distinct: int) -> bool:
+    """Several words per value, mostly different values: sentences, names, descriptions."""
     if nonnull_str.empty:
         return False
     words = nonnull_str.str.split().str.len().mean()
+    if distinct == len(nonnull_str):  # unique per row: names and descriptions, not codes
+        return words >= 3
     return words >= 4 and nonnull_str.str.len().mean() >= 25 and distinct > 0.5 * len(nonnull_str)
 
 
@@ -116,7 +122,7 @@ def infer_column(series: pd.Series, n_rows: int) -> ColumnInfo:
         return info
     strings = _as_strings(series)
     if _is_text(strings, distinct):
-        info.kind, info.reason = TEXT, "it is free text, which this version does not learn from"
+        info.kind, info.reason = TEXT, "free text: the models learn from the words it contains"
         return info
     if distinct == len(nonnull) and n_rows >= 20:
         info.kind, info.reason = ID, "it is an identifier (a different value in every row)"
@@ -144,7 +150,7 @@ def feature_spec(frame: pd.DataFrame, target: str, ignore: tuple = ()) -> Featur
         else:
             spec.dropped[info.name] = info.reason
     if not spec.columns:
-        raise DataError("No usable feature columns are left once ID-like, constant and text columns "
+        raise DataError("No usable feature columns are left once ID-like and constant columns "
                         f"are set aside ({', '.join(spec.dropped) or 'none'}). Add columns that describe each row.")
     return spec
 

@@ -36,17 +36,62 @@ def predict_raw(estimator, X, task: str) -> np.ndarray:
     return np.asarray(estimator.predict_proba(X), dtype=float)
 
 
-def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, deadline: float | None):
-    """Fit one estimator per fold; return the out-of-fold prediction matrix (NaN where unseen)."""
+def _fit_fold(make_estimator, X, y, train_idx, deadline, stop_by):
+    if deadline is not None and time.time() > deadline:
+        raise OutOfTime()
+    est = make_estimator()
+    if stop_by is not None and "model__deadline" in est.get_params():
+        est.set_params(model__deadline=stop_by)
+    est.fit(X.iloc[train_idx], y[train_idx])
+    return est
+
+
+def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, deadline: float | None,
+                   n_parallel: int = 1, fold_deadline: float | None = None):
+    """Fit one estimator per fold; return (out-of-fold predictions with NaN where unseen, fold estimators).
+
+    Folds run ``n_parallel`` at a time in threads (the model libraries release the GIL).
+    ``deadline`` is when the run's budget ends: a fold that would start later is not started.
+    ``fold_deadline`` is when long fits must wrap up early (boosting stops adding trees).
+    """
+    from joblib import Parallel, delayed
+
     shape = (len(y),) if task == "regression" else (len(y), n_classes)
     oof = np.full(shape, np.nan)
-    for train_idx, valid_idx in splits:
-        if deadline is not None and time.time() > deadline:
-            raise OutOfTime()
-        est = make_estimator()
-        est.fit(X.iloc[train_idx], y[train_idx])
+    jobs = (delayed(_fit_fold)(make_estimator, X, y, train_idx, deadline,
+                               _wave_deadline(i, len(splits), n_parallel, deadline, fold_deadline))
+            for i, (train_idx, _) in enumerate(splits))
+    fitted = Parallel(n_jobs=n_parallel, backend="threading")(jobs)
+    for est, (_, valid_idx) in zip(fitted, splits):
         oof[valid_idx] = _align(predict_raw(est, X.iloc[valid_idx], task), est, n_classes, task)
-    return oof
+    return oof, fitted
+
+
+def _wave_deadline(i, n_folds, n_parallel, deadline, fold_deadline):
+    """Folds run in waves of ``n_parallel``; each wave gets an equal share of the model's time."""
+    limits = [d for d in (deadline, fold_deadline) if d is not None]
+    if not limits:
+        return None
+    end = min(limits)
+    waves = -(-n_folds // n_parallel)
+    now = time.time()
+    return now + (end - now) * (i // n_parallel + 1) / waves
+
+
+class FoldAverage:
+    """The fold models of a cross-validation, averaged: used as the final model instead of a refit."""
+
+    def __init__(self, estimators: list, task: str, n_classes: int):
+        self.estimators = estimators
+        self.task = task
+        self.n_classes = n_classes
+
+    def predict(self, X):
+        return np.mean([predict_raw(e, X, "regression") for e in self.estimators], axis=0)
+
+    def predict_proba(self, X):
+        return np.mean([_align(predict_raw(e, X, self.task), e, self.n_classes, self.task)
+                        for e in self.estimators], axis=0)
 
 
 def _align(pred, est, n_classes, task):
@@ -72,4 +117,4 @@ def covered(oof: np.ndarray) -> np.ndarray:
     return ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
 
 
-__all__ = ["make_splits", "cross_validate", "fit_full", "covered", "OutOfTime", "clone"]
+__all__ = ["make_splits", "cross_validate", "fit_full", "covered", "OutOfTime", "FoldAverage", "clone"]

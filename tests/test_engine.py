@@ -41,7 +41,7 @@ def test_events_report_every_model_in_order():
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     started = [e.model_id for e in seen if e.kind == "model_started"]
     finished = [e.model_id for e in seen if e.kind == "model_finished"]
-    assert started == finished == ["GLM_1", "DRF_1", "StackedEnsemble_AllModels_1",
+    assert started == finished == ["GLM_1", "GBM_1", "StackedEnsemble_AllModels_1",
                                     "StackedEnsemble_BestOfFamily_1"]
     for e in seen:
         assert isinstance(e.to_dict(), dict)

@@ -33,6 +33,10 @@ class Family:
     default_configs: tuple[dict, ...] = ({},)
     sample_config: Optional[Callable[[np.random.Generator], dict]] = None
     tasks: tuple[str, ...] = field(default=ALL_TASKS)
+    # True: the final model averages the cross-validation fold models (no refit on all rows).
+    bag_folds: bool = False
+    # Given the fitted fold estimators and the config, the config for the refit on all rows.
+    refit_config: Optional[Callable[[list, dict], dict]] = None
 
     def build(self, ctx: BuildContext, config: dict) -> Pipeline:
         return Pipeline([("prep", build_preprocessor(ctx.spec, self.style)),

@@ -1,18 +1,80 @@
-"""DeepLearning: a multi-layer perceptron (scikit-learn)."""
-from sklearn.compose import TransformedTargetRegressor
+"""DeepLearning: a multi-layer perceptron trained epoch by epoch.
+
+A tenth of the rows is held out for early stopping; training also stops when the time allowed
+for the fit runs out, keeping the best epoch seen so far.
+"""
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.preprocessing import StandardScaler
 
 from .base import BuildContext, Family
 
 
+class MLPEstimator(BaseEstimator):
+    def __init__(self, task="regression", hidden_layer_sizes=(128, 64), alpha=1e-3, learning_rate_init=1e-3,
+                 batch_size=256, max_epochs=200, patience=10, random_state=0, deadline=None):
+        self.task = task
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.random_state = random_state
+        self.deadline = deadline
+
+    def _loss(self, net, X, y):
+        if self.task == "regression":
+            return float(np.mean((net.predict(X) - y) ** 2))
+        p = np.clip(net.predict_proba(X)[np.arange(len(y)), np.searchsorted(net.classes_, y)], 1e-15, 1)
+        return float(-np.mean(np.log(p)))
+
+    def fit(self, X, y):
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y)
+        if self.task == "regression":
+            self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
+            y = (y - self.y_mean_) / self.y_std_
+        stratify = y if self.task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
+        X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.1, random_state=self.random_state,
+                                                      stratify=stratify)
+        cls = MLPRegressor if self.task == "regression" else MLPClassifier
+        net = cls(hidden_layer_sizes=tuple(self.hidden_layer_sizes), alpha=self.alpha,
+                  learning_rate_init=self.learning_rate_init, batch_size=min(self.batch_size, len(X_fit)),
+                  random_state=self.random_state)
+        extra = {} if self.task == "regression" else {"classes": np.unique(y)}
+        best, best_loss, stale = None, np.inf, 0
+        for _ in range(self.max_epochs):
+            net.partial_fit(X_fit, y_fit, **extra)
+            loss = self._loss(net, X_val, y_val)
+            if loss < best_loss - 1e-6:
+                best, best_loss, stale = copy.deepcopy(net), loss, 0
+            else:
+                stale += 1
+            if stale >= self.patience or (self.deadline is not None and time.time() > self.deadline):
+                break
+        self.net_ = best or net
+        self.n_features_in_ = X.shape[1]
+        if self.task != "regression":
+            self.classes_ = self.net_.classes_
+        return self
+
+    def predict(self, X):
+        out = self.net_.predict(np.asarray(X, dtype=float))
+        return out * self.y_std_ + self.y_mean_ if self.task == "regression" else out
+
+    def predict_proba(self, X):
+        return self.net_.predict_proba(np.asarray(X, dtype=float))
+
+
 def make_model(ctx: BuildContext, config: dict):
-    params = {"hidden_layer_sizes": (128, 64), "alpha": 1e-3, "learning_rate_init": 1e-3,
-              "early_stopping": True, "max_iter": 300, "n_iter_no_change": 12, "random_state": ctx.seed}
-    params.update(config)
-    if ctx.task == "regression":
-        return TransformedTargetRegressor(regressor=MLPRegressor(**params), transformer=StandardScaler())
-    return MLPClassifier(**params)
+    return MLPEstimator(task=ctx.task, random_state=ctx.seed, deadline=ctx.deadline, **config)
 
 
-FAMILY = Family(key="DeepLearning", style="linear", make_model=make_model)
+FAMILY = Family(key="DeepLearning", style="linear", make_model=make_model, bag_folds=True)

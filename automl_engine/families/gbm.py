@@ -15,22 +15,29 @@ DEFAULTS = (
      "bagging_fraction": 0.9, "bagging_freq": 1},
     {"learning_rate": 0.03, "num_leaves": 128, "min_child_samples": 5, "feature_fraction": 0.7,
      "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0},
-    {"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 30, "feature_fraction": 0.8,
-     "lambda_l1": 0.1, "lambda_l2": 5.0, "max_bin": 127},
+    {"learning_rate": 0.08, "num_leaves": 15, "min_child_samples": 3, "feature_fraction": 0.8,
+     "lambda_l2": 0.1, "native_categorical": False, "min_sum_hessian_in_leaf": 1e-4},
+    {"learning_rate": 0.05, "num_leaves": 63, "min_child_samples": 10, "feature_fraction": 0.6,
+     "extra_trees": True, "lambda_l2": 1.0},
 )
 
 
 def sample_config(rng: np.random.Generator) -> dict:
     return {
-        "learning_rate": float(np.exp(rng.uniform(np.log(0.01), np.log(0.2)))),
+        "learning_rate": float(np.exp(rng.uniform(np.log(0.01), np.log(0.15)))),
         "num_leaves": int(rng.choice([7, 15, 31, 63, 127, 255])),
-        "min_child_samples": int(rng.choice([2, 5, 10, 20, 40, 80])),
+        "min_child_samples": int(rng.choice([2, 3, 5, 10, 20, 40, 80])),
         "feature_fraction": float(rng.uniform(0.4, 1.0)),
         "bagging_fraction": float(rng.uniform(0.5, 1.0)),
         "bagging_freq": 1,
         "lambda_l1": float(rng.choice([0.0, 0.01, 0.1, 1.0])),
         "lambda_l2": float(rng.choice([0.0, 0.1, 1.0, 10.0])),
-        "min_sum_hessian_in_leaf": 1e-3,
+        "min_sum_hessian_in_leaf": float(rng.choice([1e-4, 1e-3, 1e-2])),
+        "extra_trees": bool(rng.random() < 0.25),
+        "native_categorical": bool(rng.random() < 0.6),
+        "cat_smooth": float(rng.choice([1.0, 10.0, 30.0])),
+        "min_data_per_group": int(rng.choice([5, 20, 100])),
+        "max_cat_to_onehot": int(rng.choice([4, 8, 16])),
     }
 
 
@@ -80,7 +87,8 @@ class LGBMEstimator(BaseEstimator):
         y = np.asarray(y)
         params = {"verbosity": -1, "num_threads": self.n_jobs, "seed": self.random_state,
                   "deterministic": True, "force_row_wise": True, **self._objective(y), **(self.params or {})}
-        cats = list(self.categorical_features or [])
+        native = params.pop("native_categorical", True)
+        cats = list(self.categorical_features or []) if native else []
         stratify = y if self.task != "regression" and len(y) >= 50 and np.bincount(y.astype(int)).min() >= 2 else None
         callbacks = [_Deadline(self.deadline)]
         if len(y) >= 100:
@@ -125,4 +133,4 @@ def make_model(ctx: BuildContext, config: dict):
 
 
 FAMILY = Family(key="GBM", style="tree", make_model=make_model, default_configs=DEFAULTS,
-                sample_config=sample_config)
+                sample_config=sample_config, bag_folds=True)
