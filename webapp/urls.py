@@ -1,15 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from webapp.core import account, api, views
+from webapp.core import account, api, pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("signup/", views.signup, name="signup"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("datasets/<int:pk>/", views.dataset_detail, name="dataset"),
+    path("datasets/<int:pk>/", pages.dataset_page, name="dataset"),
+    path("", include("webapp.core.dashboard_urls")),
     path("experiments/<int:pk>/", views.experiment_detail, name="experiment"),
     path("experiments/<int:pk>/status.json", views.experiment_status, name="experiment-status"),
     path("experiments/<int:pk>/cancel/", views.experiment_cancel, name="experiment-cancel"),

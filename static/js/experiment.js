@@ -1,101 +1,177 @@
-// Live experiment page: polls the status endpoint and updates the leaderboard in place.
+// Live experiment page: polls the status endpoint, updates progress, the sortable leaderboard and
+// the event log in place, stops polling when the run ends and then loads the results section.
 (function () {
   "use strict";
   var state = JSON.parse(document.getElementById("initial-state").textContent);
+  var metricHelp = JSON.parse(document.getElementById("metric-help-data").textContent);
   var statusUrl = window.location.pathname.replace(/\/$/, "") + "/status.json";
   var lastSeq = 0;
   var FINISHED = ["succeeded", "failed", "cancelled"];
   var HIGHER = ["auc", "aucpr"];
+  var STATUS_WORDS = {queued: "waiting", running: "running", succeeded: "succeeded", failed: "failed",
+                      cancelled: "stopped"};
+  var sortBy = null;   // null: the run's own ranking
+  var sortDir = 1;
+  var current = state;
+  var resultsLoaded = !!document.getElementById("model-picker") || !!document.getElementById("no-results");
 
   function fmt(v) {
     if (v === null || v === undefined) return "–";
     if (typeof v !== "number") return String(v);
     if (v !== 0 && Math.abs(v) < 0.001) return v.toExponential(2);
-    return Number(v.toPrecision(5)).toString();
+    return Number(v.toPrecision(4)).toString();
   }
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
-    if (text !== undefined) e.textContent = text;
+    if (text !== undefined && text !== null) e.textContent = text;
     if (cls) e.className = cls;
     return e;
   }
 
   function metricColumns(rows) {
     if (!rows.length) return [];
-    var skip = ["model_id", "algo", "status", "rank", "is_leader", "download_url", "test_metrics", "error",
-                "training_time_ms", "predict_time_per_row_ms"];
+    var skip = ["model_id", "algo", "algo_name", "status", "rank", "is_leader", "download_url", "url",
+                "test_metrics", "error", "training_time_ms", "predict_time_per_row_ms"];
     return Object.keys(rows[0]).filter(function (k) { return skip.indexOf(k) < 0; });
+  }
+
+  function label(key) {
+    return (metricHelp[key] && metricHelp[key].name) || key;
+  }
+
+  function sortedRows(rows) {
+    if (!sortBy) return rows.slice();
+    return rows.slice().sort(function (a, b) {
+      var x = a[sortBy], y = b[sortBy];
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      if (typeof x === "string") return sortDir * x.localeCompare(y);
+      return sortDir * (x - y);
+    });
+  }
+
+  function header(key, text, s) {
+    var th = el("th");
+    var button = el("button", text, "sort");
+    button.type = "button";
+    if (metricHelp[key]) button.title = metricHelp[key].help;
+    th.appendChild(button);
+    if (key === s.sort_metric) th.classList.add("sorted");
+    if (key === sortBy) th.setAttribute("aria-sort", sortDir > 0 ? "ascending" : "descending");
+    button.addEventListener("click", function () {
+      if (sortBy === key) sortDir = -sortDir;
+      else { sortBy = key; sortDir = HIGHER.indexOf(key) >= 0 ? -1 : 1; }
+      renderLeaderboard(current);
+    });
+    return th;
+  }
+
+  function modelRow(r, cols) {
+    var tr = el("tr");
+    tr.dataset.modelId = r.model_id;
+    if (r.is_leader) tr.className = "leader";
+    tr.appendChild(el("td", String(r.rank), "num"));
+    var name = el("td");
+    var link = el("a", r.model_id);
+    link.href = r.url;
+    name.appendChild(link);
+    if (r.is_leader) name.appendChild(el("span", "best", "badge succeeded"));
+    name.appendChild(el("div", r.algo_name, "muted small"));
+    tr.appendChild(name);
+    cols.forEach(function (c) { tr.appendChild(el("td", fmt(r[c]), "num")); });
+    tr.appendChild(el("td", fmt(r.training_time_ms / 1000), "num"));
+    tr.appendChild(el("td", fmt(r.predict_time_per_row_ms), "num"));
+    var dl = el("td");
+    var a = el("a", "download");
+    a.href = "models/" + encodeURIComponent(r.model_id) + "/download/";
+    dl.appendChild(a);
+    tr.appendChild(dl);
+    tr.addEventListener("click", function (e) {
+      if (e.target.tagName === "A" || !resultsLoaded) return;
+      selectModel(r.model_id, true);
+    });
+    return tr;
+  }
+
+  function failedRow(f, width) {
+    var tr = el("tr", null, "failed");
+    tr.dataset.modelId = f.model_id;
+    tr.appendChild(el("td", "–", "num"));
+    var name = el("td", f.model_id);
+    name.appendChild(el("span", "failed", "badge failed"));
+    name.appendChild(el("div", f.algo_name, "muted small"));
+    tr.appendChild(name);
+    var reason = el("td", "Failed: " + (f.reason || "unknown reason"), "wrap reason");
+    reason.colSpan = width;
+    tr.appendChild(reason);
+    return tr;
   }
 
   function renderLeaderboard(s) {
     var table = document.getElementById("leaderboard");
     var rows = s.leaderboard;
-    document.getElementById("no-models").hidden = rows.length > 0;
-    var cols = metricColumns(rows);
+    document.getElementById("no-models").hidden = rows.length > 0 || s.failed_models.length > 0;
+    var cols = metricColumns(rows.length ? rows : s.failed_models);
+    var main = cols.indexOf(s.sort_metric);  // the ranking measure first, so it shows on a phone too
+    if (main > 0) cols = [s.sort_metric].concat(cols.slice(0, main), cols.slice(main + 1));
     var head = el("tr");
-    ["#", "Model"].concat(cols).concat(["training time (ms)", "predict time / row (ms)", ""]).forEach(function (c) {
-      var th = el("th", c);
-      if (c === s.sort_metric) th.className = "sorted";
-      head.appendChild(th);
-    });
+    head.appendChild(header("rank", "#", s));
+    head.appendChild(header("model_id", "Model", s));
+    cols.forEach(function (c) { head.appendChild(header(c, label(c), s)); });
+    head.appendChild(header("training_time_ms", "Train (s)", s));
+    head.appendChild(header("predict_time_per_row_ms", "ms / row", s));
+    head.appendChild(el("th", ""));
     table.tHead.replaceChildren(head);
     var body = document.createElement("tbody");
-    rows.forEach(function (r) {
-      var tr = el("tr");
-      tr.dataset.modelId = r.model_id;
-      if (r.is_leader) tr.className = "leader";
-      tr.appendChild(el("td", String(r.rank)));
-      var name = el("td", r.model_id);
-      if (r.is_leader) name.appendChild(el("span", "leader", "badge succeeded"));
-      tr.appendChild(name);
-      cols.forEach(function (c) { tr.appendChild(el("td", fmt(r[c]), "num")); });
-      tr.appendChild(el("td", fmt(r.training_time_ms), "num"));
-      tr.appendChild(el("td", fmt(r.predict_time_per_row_ms), "num"));
-      var dl = el("td");
-      var a = el("a", "download");
-      a.href = "models/" + encodeURIComponent(r.model_id) + "/download/";
-      dl.appendChild(a);
-      tr.appendChild(dl);
-      body.appendChild(tr);
-    });
+    sortedRows(rows).forEach(function (r) { body.appendChild(modelRow(r, cols)); });
+    s.failed_models.forEach(function (f) { body.appendChild(failedRow(f, cols.length + 3)); });
     table.replaceChild(body, table.tBodies[0]);
-    var failed = document.getElementById("failed-list");
-    failed.replaceChildren();
-    s.failed_models.forEach(function (f) { failed.appendChild(el("li", f.model_id + ": " + (f.error || "failed"))); });
-    document.getElementById("failed").hidden = s.failed_models.length === 0;
+    markSelected();
   }
 
   function renderProgress(s) {
     var badge = document.getElementById("status");
-    badge.textContent = s.status;
+    badge.textContent = STATUS_WORDS[s.status] || s.status;
     badge.className = "badge " + s.status;
     var p = s.progress;
-    document.getElementById("progress-bar").style.width = Math.round(100 * p.fraction) + "%";
+    var bar = document.getElementById("progress-bar");
+    bar.style.width = Math.round(100 * p.fraction) + "%";
+    bar.parentNode.setAttribute("aria-valuenow", String(Math.round(100 * p.fraction)));
     var ensembles = s.leaderboard.filter(function (r) { return r.algo === "StackedEnsemble"; }).length;
     var parts = [p.models_done + (p.max_models ? " of " + p.max_models : "") + " models done" +
                  (ensembles ? " + " + ensembles + " stacked ensemble" + (ensembles > 1 ? "s" : "") : "")];
-    if (p.max_runtime_secs && s.started_at) {
+    if (s.started_at) {
       var end = s.finished_at ? new Date(s.finished_at) : new Date();
       var used = Math.max(0, Math.round((end - new Date(s.started_at)) / 1000));
-      parts.push(used + " s of " + p.max_runtime_secs + " s used");
+      parts.push(used + " s" + (p.max_runtime_secs ? " of " + p.max_runtime_secs + " s" : "") + " used");
     }
-    if (p.current_model && FINISHED.indexOf(s.status) < 0) parts.push("training " + p.current_model);
+    if (p.current_model && FINISHED.indexOf(s.status) < 0) parts.push("now: " + p.current_model);
     if (s.status === "queued") parts = ["waiting for a worker…"];
     document.getElementById("progress-text").textContent = parts.join(" · ");
     document.getElementById("task").textContent = s.task;
     document.getElementById("task-reason").textContent = s.task_reason || "";
-    if (s.sort_metric) document.getElementById("sort-metric").textContent = s.sort_metric;
+    if (s.sort_metric) document.getElementById("sort-metric").textContent = label(s.sort_metric);
     var err = document.getElementById("error");
     err.textContent = s.error || "";
     err.hidden = !s.error;
     var stop = document.getElementById("stop-form");
     if (stop && FINISHED.indexOf(s.status) >= 0) stop.hidden = true;
-    if (s.leader && FINISHED.indexOf(s.status) >= 0) {
-      document.getElementById("leader-card").hidden = false;
-      document.getElementById("leader-id").textContent = s.leader;
-      document.querySelectorAll(".leader-id").forEach(function (e) { e.textContent = s.leader; });
+  }
+
+  function renderNotes(info) {
+    if (!info) return;
+    var notes = (info.warnings || []).slice();
+    if (info.dropped_columns && info.dropped_columns.length) {
+      notes.push("Not used to predict: " + info.dropped_columns.map(function (d) {
+        return d.name + " (" + d.reason + ")";
+      }).join("; ") + ".");
     }
+    if (info.dropped_rows) notes.push(info.dropped_rows + " rows without a value to predict were left out.");
+    var list = document.getElementById("run-warnings");
+    list.replaceChildren();
+    notes.forEach(function (n) { list.appendChild(el("li", n)); });
+    document.getElementById("run-notes").hidden = notes.length === 0;
   }
 
   function renderEvents(events) {
@@ -109,10 +185,67 @@
     });
   }
 
+  function renderMetricHelp() {
+    var dl = document.getElementById("metric-help");
+    dl.replaceChildren();
+    metricColumns(current.leaderboard.length ? current.leaderboard : []).forEach(function (k) {
+      if (!metricHelp[k]) return;
+      dl.appendChild(el("dt", metricHelp[k].name));
+      dl.appendChild(el("dd", metricHelp[k].help));
+    });
+    dl.appendChild(el("dt", "Time per row"));
+    dl.appendChild(el("dd", "How long the model takes to predict one row, in milliseconds."));
+  }
+
+  // -- results: the model picker and its charts -----------------------------------------------
+  function markSelected() {
+    var picker = document.getElementById("model-picker");
+    var chosen = picker ? picker.value : null;
+    document.querySelectorAll("#leaderboard tbody tr").forEach(function (tr) {
+      tr.classList.toggle("selected", !!chosen && tr.dataset.modelId === chosen);
+    });
+  }
+
+  function selectModel(modelId, scroll) {
+    var picker = document.getElementById("model-picker");
+    var container = document.getElementById("model-charts");
+    if (!picker || !container) return;
+    picker.value = modelId;
+    markSelected();
+    var url = picker.dataset.chartsUrlTemplate.replace("MODEL_ID", encodeURIComponent(modelId));
+    window.AutoMLModelCharts.load(container, url);
+    if (scroll) document.getElementById("explain").scrollIntoView({behavior: "smooth", block: "start"});
+  }
+
+  function initResults() {
+    var picker = document.getElementById("model-picker");
+    window.AutoMLCharts.drawAll(document.getElementById("results"), true);
+    if (!picker) return;
+    resultsLoaded = true;
+    picker.addEventListener("change", function () { selectModel(picker.value, false); });
+    selectModel(picker.value, false);
+  }
+
+  function loadResults() {
+    var holder = document.getElementById("results");
+    fetch(holder.dataset.resultsUrl, {credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        holder.innerHTML = html;
+        var card = document.getElementById("leader-card");
+        if (card) document.getElementById("leader-slot").replaceChildren(card);
+        initResults();
+      })
+      .catch(function () { window.setTimeout(loadResults, 5000); });
+  }
+
   function render(s) {
+    current = s;
     renderProgress(s);
+    renderNotes(s.run_info);
     renderLeaderboard(s);
     renderEvents(s.events);
+    renderMetricHelp();
   }
 
   function poll() {
@@ -121,6 +254,7 @@
       .then(function (s) {
         render(s);
         if (FINISHED.indexOf(s.status) < 0) schedule();
+        else if (!resultsLoaded) loadResults();
       })
       .catch(function () { schedule(5000); });
   }
@@ -131,4 +265,6 @@
 
   render(state);
   if (FINISHED.indexOf(state.status) < 0) schedule();
+  else if (resultsLoaded) initResults();
+  else loadResults();
 })();

@@ -19,39 +19,95 @@ class UploadForm(forms.Form):
         return data
 
 
+BUDGETS = {"quick": 60, "better": 300}
+BUDGET_CHOICES = [("quick", "Quick: 1 minute"), ("better", "Better: 5 minutes"), ("custom", "Custom")]
+# Also accepted from scripts written for the first version of this form: a time or a model budget.
+LEGACY_BUDGETS = [("time", "Time limit"), ("models", "Number of models")]
+ALGO_LABELS = {"GLM": "Linear models (GLM)", "DRF": "Random forest (DRF)", "GBM": "Gradient boosting (GBM)",
+               "XRT": "Extremely randomized trees (XRT)", "DeepLearning": "Neural networks (DeepLearning)",
+               "StackedEnsemble": "Stacked ensembles"}
+
+
+def _metric_choices():
+    from automl_engine.metrics import COLUMNS
+
+    from .wording import metric_name
+
+    choices = [("", "Automatic (the usual one for the task)")]
+    for task, metrics in COLUMNS.items():
+        choices.append((task.capitalize(), [(f"{task}:{m}", metric_name(m)) for m in metrics]))
+    return choices
+
+
 class ExperimentForm(forms.Form):
+    """A new experiment: the target, the task, a budget preset, and the advanced settings."""
     target = forms.ChoiceField(label="Column to predict")
     task = forms.ChoiceField(choices=TASK_CHOICES, initial="auto", label="Kind of prediction")
-    budget = forms.ChoiceField(choices=[("time", "Time limit"), ("models", "Number of models")], initial="time",
-                               widget=forms.RadioSelect, label="Budget")
-    max_runtime_secs = forms.IntegerField(min_value=5, initial=60, required=False, label="Seconds")
-    max_models = forms.IntegerField(min_value=1, max_value=500, initial=10, required=False, label="Models")
+    budget = forms.ChoiceField(choices=BUDGET_CHOICES + LEGACY_BUDGETS, initial="quick", widget=forms.RadioSelect,
+                               label="Budget")
+    max_runtime_secs = forms.IntegerField(min_value=5, required=False, label="Time limit, seconds")
+    max_models = forms.IntegerField(min_value=1, max_value=500, required=False, label="Number of models")
+    sort_metric = forms.ChoiceField(required=False, label="Rank models by")
     nfolds = forms.IntegerField(min_value=0, max_value=10, initial=5, label="Cross-validation folds")
-    seed = forms.IntegerField(initial=1, label="Random seed")
-    exclude_algos = forms.MultipleChoiceField(choices=[(a, a) for a in ALGOS], required=False,
-                                              widget=forms.CheckboxSelectMultiple, label="Leave out")
+    algos = forms.MultipleChoiceField(choices=[(a, ALGO_LABELS.get(a, a)) for a in ALGOS], initial=list(ALGOS),
+                                      required=False, widget=forms.CheckboxSelectMultiple, label="Algorithms to try")
+    seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=1, required=False, label="Random seed")
+    test_split = forms.IntegerField(min_value=0, max_value=50, initial=0, required=False,
+                                    label="Rows kept aside for a final test, %")
 
-    def __init__(self, *args, columns=(), **kwargs):
+    def __init__(self, *args, columns=(), target_tasks=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.target_tasks = target_tasks or {}
         self.fields["target"].choices = [(c, c) for c in columns]
         self.fields["max_runtime_secs"].max_value = settings.MAX_RUNTIME_SECS_LIMIT
+        self.fields["sort_metric"].choices = _metric_choices()
+        self.fields["budget"].widget.choices = BUDGET_CHOICES
 
     def clean(self):
         data = super().clean()
         if data.get("nfolds") == 1:
             self.add_error("nfolds", "Use 0 (a single holdout) or 2 folds or more.")
-        if data.get("budget") == "models":
-            if not data.get("max_models"):
-                self.add_error("max_models", "Give the number of models to train.")
-            data["max_runtime_secs"] = None
-        else:
-            secs = data.get("max_runtime_secs")
-            if not secs:
-                self.add_error("max_runtime_secs", "Give a time limit in seconds.")
-            elif secs > settings.MAX_RUNTIME_SECS_LIMIT:
-                self.add_error("max_runtime_secs", f"The limit is {settings.MAX_RUNTIME_SECS_LIMIT} seconds.")
-            data["max_models"] = None
+        if data.get("seed") is None:
+            data["seed"] = 1
+        data["test_split"] = data.get("test_split") or 0
+        self._clean_budget(data)
+        algos = data.get("algos") or []
+        if not algos and not self.data.get("algos_shown"):  # a client that does not send the checkboxes
+            left_out = self.data.getlist("exclude_algos") if hasattr(self.data, "getlist") else []
+            algos = [a for a in ALGOS if a not in left_out]
+        if not [a for a in algos if a != "StackedEnsemble"]:
+            self.add_error("algos", "Keep at least one algorithm besides stacked ensembles.")
+        data["exclude_algos"] = [a for a in ALGOS if a not in algos]
+        self._clean_metric(data)
         return data
+
+    def _clean_budget(self, data):
+        budget = data.get("budget")
+        limit = settings.MAX_RUNTIME_SECS_LIMIT
+        if budget in BUDGETS:
+            data["max_runtime_secs"], data["max_models"] = min(BUDGETS[budget], limit), None
+            return
+        if budget == "models":
+            data["max_runtime_secs"] = None
+        elif budget == "time":
+            data["max_models"] = None
+        if not data.get("max_runtime_secs") and not data.get("max_models"):
+            self.add_error("max_runtime_secs", "Give a time limit in seconds, a number of models, or both.")
+
+    def _clean_metric(self, data):
+        value = data.get("sort_metric") or ""
+        data["sort_metric"] = ""
+        if not value or not data.get("target"):
+            return
+        metric_task, _, metric = value.partition(":")
+        task = data.get("task") or "auto"
+        if task == "auto":
+            task = self.target_tasks.get(data["target"], {}).get("task")
+        if task and metric_task != task:
+            self.add_error("sort_metric", f"That measure is for {metric_task} tasks; predicting "
+                                          f"'{data['target']}' is a {task} task.")
+            return
+        data["sort_metric"] = metric
 
 
 class SignupForm(forms.Form):

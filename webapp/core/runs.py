@@ -26,6 +26,7 @@ from automl_engine.families import ENSEMBLE_ALGO
 from . import claims
 from .dbretry import retry_db
 from .explanations import store_explanations
+from .holdout import split_for_test
 from .models import Experiment, ExperimentEvent, ModelResult
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,8 @@ def _run(experiment: Experiment) -> str:
                      include_algos=opts.get("include_algos"), exclude_algos=opts.get("exclude_algos"),
                      task=experiment.task or "auto", callback=recorder)
         recorder.aml = aml
-        aml.fit(frame, experiment.target)
+        frame, test_frame = split_for_test(frame, experiment.target, opts.get("test_split"), opts.get("seed", 1))
+        aml.fit(frame, experiment.target, test_frame)
     except DataError as exc:
         cancelled = Experiment.objects.filter(pk=experiment.pk, cancel_requested=True).exists()
         _finish(experiment.pk, status=Experiment.Status.CANCELLED if cancelled else Experiment.Status.FAILED,

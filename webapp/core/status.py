@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from .models import Experiment, ModelResult
+from .wording import algo_name, plain_error, without_exception_names
 
 
 def leaderboard_rows(experiment: Experiment) -> list[dict]:
@@ -14,14 +15,38 @@ def leaderboard_rows(experiment: Experiment) -> list[dict]:
         row["rank"] = rank
         row["is_leader"] = result.model_id == experiment.leader_model_id
         row["download_url"] = reverse("api-model-download", args=[experiment.pk, result.model_id])
+        row["url"] = reverse("model", args=[experiment.pk, result.model_id])
+        row["algo_name"] = algo_name(result.algo)
         rows.append(row)
     return rows
 
 
+def failed_rows(experiment: Experiment) -> list[dict]:
+    rows = []
+    for result in experiment.results.filter(status=ModelResult.Status.FAILED):
+        row = result.to_api(experiment.task)
+        row["algo_name"] = algo_name(result.algo)
+        row["reason"] = plain_error(result.error)
+        rows.append(row)
+    return rows
+
+
+def run_info(experiment: Experiment) -> dict:
+    """What the engine said when the run started: warnings, and the columns and rows left out."""
+    event = experiment.events.filter(kind="run_started").order_by("-seq").first()
+    data = event.data if event else {}
+    dropped = data.get("dropped_columns") or {}
+    return {"warnings": list(data.get("warnings") or []),
+            "dropped_columns": [{"name": k, "reason": v} for k, v in dropped.items()],
+            "dropped_rows": data.get("dropped_rows") or 0, "n_rows": data.get("n_rows"),
+            "n_features": data.get("n_features")}
+
+
 def experiment_payload(experiment: Experiment, since: int = 0) -> dict:
     opts = experiment.options
-    failed = [r.to_api(experiment.task) for r in experiment.results.filter(status=ModelResult.Status.FAILED)]
-    events = [{"seq": e.seq, "kind": e.kind, "message": e.message, "at": e.created_at.isoformat()}
+    failed = failed_rows(experiment)
+    events = [{"seq": e.seq, "kind": e.kind, "message": without_exception_names(e.message),
+               "at": e.created_at.isoformat()}
               for e in experiment.events.filter(seq__gt=since)]
     payload = {
         "id": experiment.pk,
@@ -40,6 +65,7 @@ def experiment_payload(experiment: Experiment, since: int = 0) -> dict:
         "leader": experiment.leader_model_id or None,
         "error": experiment.error or None,
         "events": events,
+        "run_info": run_info(experiment),
         "created_at": experiment.created_at.isoformat(),
         "started_at": experiment.started_at.isoformat() if experiment.started_at else None,
         "finished_at": experiment.finished_at.isoformat() if experiment.finished_at else None,

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import services
 from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
-from .forms import ExperimentForm, UploadForm
+from .forms import UploadForm
+from .insights import experiment_context
 from .recovery import reap_stale
 from .status import experiment_payload
 from .uploads import upload_error
@@ -57,32 +58,11 @@ def home(request):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
-def dataset_detail(request, pk):
-    dataset = get_dataset_for_user(request.user, pk)
-    columns = [c["name"] for c in dataset.columns]
-    initial = {"target": columns[-1]} if columns else {}
-    form = ExperimentForm(request.POST or None, columns=columns, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            experiment = services.start_experiment(
-                request.user, dataset, target=data["target"], task=data["task"], max_models=data["max_models"],
-                max_runtime_secs=data["max_runtime_secs"], nfolds=data["nfolds"], seed=data["seed"],
-                exclude_algos=data["exclude_algos"])
-        except services.InputError as exc:
-            form.add_error(None, str(exc))
-        else:
-            return redirect("experiment", pk=experiment.pk)
-    return render(request, "dataset.html", {"dataset": dataset, "form": form},
-                  status=400 if form.errors else 200)
-
-
-@login_required
 @require_GET
 def experiment_detail(request, pk):
     experiment = get_experiment_for_user(request.user, pk)
-    return render(request, "experiment.html", {"experiment": experiment, "payload": experiment_payload(experiment)})
+    return render(request, "experiment.html", {"experiment": experiment, "payload": experiment_payload(experiment),
+                                               **experiment_context(experiment)})
 
 
 @login_required

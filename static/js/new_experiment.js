@@ -1,0 +1,107 @@
+// New experiment: show the task a target gives (and why), its warnings, the custom budget fields,
+// and only the ranking measures that fit the task.
+(function () {
+  "use strict";
+  var form = document.getElementById("experiment-form");
+  if (!form) return;
+  var choices = JSON.parse(document.getElementById("target-choices").textContent);
+  var names = JSON.parse(document.getElementById("task-names").textContent);
+  var target = document.getElementById("id_target");
+  var task = document.getElementById("id_task");
+  var metric = document.getElementById("id_sort_metric");
+  var warnings = document.getElementById("target-warnings");
+  var checking = document.getElementById("target-checking");
+  var inferred = document.getElementById("task-inferred");
+  var reason = document.getElementById("task-reason");
+  var checkUrl = form.dataset.checkUrl;
+  var requestNo = 0;
+
+  function effectiveTask() {
+    if (task.value !== "auto") return task.value;
+    var info = choices[target.value] || {};
+    return info.task || null;
+  }
+
+  function filterMetrics() {
+    var t = effectiveTask();
+    Array.prototype.forEach.call(metric.querySelectorAll("optgroup"), function (group) {
+      var fits = !t || group.label.toLowerCase() === t;
+      group.hidden = !fits;
+      group.disabled = !fits;
+    });
+    var chosen = metric.options[metric.selectedIndex];
+    if (chosen && chosen.parentNode.tagName === "OPTGROUP" && chosen.parentNode.disabled) metric.value = "";
+  }
+
+  function showInference() {
+    var info = choices[target.value] || {};
+    reason.textContent = "";
+    inferred.className = "";
+    if (task.value !== "auto") {
+      inferred.innerHTML = "";
+      inferred.appendChild(document.createTextNode("You chose to " + (names[task.value] || task.value) + "."));
+    } else if (info.error) {
+      inferred.textContent = info.error;
+      inferred.className = "error";
+    } else if (info.task) {
+      inferred.textContent = "The models will " + (names[info.task] || info.task) + ".";
+      reason.textContent = info.reason || "";
+    }
+  }
+
+  function showWarnings(list) {
+    warnings.replaceChildren();
+    (list || []).forEach(function (w) {
+      var li = document.createElement("li");
+      li.textContent = w;
+      warnings.appendChild(li);
+    });
+    warnings.hidden = !warnings.children.length;
+  }
+
+  function check() {
+    var mine = ++requestNo;
+    checking.hidden = false;
+    showWarnings([]);
+    var url = checkUrl + "?target=" + encodeURIComponent(target.value) + "&task=" + encodeURIComponent(task.value);
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        if (mine !== requestNo) return;
+        checking.hidden = true;
+        if (body.error) {
+          showWarnings([body.error]);
+          return;
+        }
+        var notes = (body.warnings || []).slice();
+        var dropped = Object.keys(body.not_used || {});
+        if (dropped.length) {
+          notes.push("Not used to predict: " + dropped.map(function (c) {
+            return c + " (" + body.not_used[c] + ")";
+          }).join("; ") + ".");
+        }
+        showWarnings(notes);
+      })
+      .catch(function () { if (mine === requestNo) checking.hidden = true; });
+  }
+
+  function budget() {
+    var chosen = form.querySelector("input[name=budget]:checked");
+    document.getElementById("custom-budget").hidden = !(chosen && chosen.value === "custom");
+    form.querySelectorAll(".choice-card").forEach(function (card) {
+      card.classList.toggle("selected", card.querySelector("input").checked);
+    });
+  }
+
+  function update() {
+    showInference();
+    filterMetrics();
+    check();
+  }
+
+  target.addEventListener("change", update);
+  task.addEventListener("change", update);
+  form.querySelectorAll("input[name=budget]").forEach(function (r) { r.addEventListener("change", budget); });
+  budget();
+  update();
+})();

@@ -1,0 +1,416 @@
+"""Plotly figures as plain dicts, built from the engine's explanation data.
+
+Every chart is ``{"key", "help", "data", "layout"}``: ``data`` and ``layout`` go to
+``Plotly.newPlot`` as they are, ``help`` is the one line under the chart that says how to read
+it. Each layout has a title and both axis titles. The module is pure (no Django, no I/O), so tests
+check the figures as dicts; templates only place them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .wording import higher_is_better, metric_name, number
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+ACCENT = "#2563eb"
+MUTED = "#94a3b8"
+LEADER = "#15803d"
+PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563",
+           "#65a30d", "#9333ea"]
+SEQUENTIAL = [[0, "#f3f6fb"], [0.5, "#7ea6e0"], [1, "#1e3a8a"]]  # light = low, dark = high
+TOP_FEATURES = 15
+SHAP_FEATURES = 10
+HEATMAP_FEATURES = 20
+
+
+def _finite(value):
+    """JSON-safe values: NaN and infinities become None (the browser's JSON.parse rejects them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (np.floating, np.integer)):
+        return _finite(value.item())
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def chart(key: str, title: str, help_text: str, data: list, x_title: str, y_title: str, *, height: int = 380,
+          xaxis: dict | None = None, yaxis: dict | None = None, title_size: int = 15, **layout) -> dict:
+    """One figure with the house style: a left-aligned title, titled axes, white background."""
+    base = {
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": title_size}},
+        "xaxis": {"title": {"text": x_title}, "automargin": True, "zeroline": False, "gridcolor": "#eef1f5",
+                  **(xaxis or {})},
+        "yaxis": {"title": {"text": y_title}, "automargin": True, "zeroline": False, "gridcolor": "#eef1f5",
+                  **(yaxis or {})},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 48, "b": 48},
+        "font": {"family": FONT, "size": 12, "color": "#1d2433"},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "hovermode": "closest",
+        "showlegend": False,
+        "legend": {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
+    }
+    base.update(layout)
+    return _finite({"key": key, "help": help_text, "data": data, "layout": base})
+
+
+# -- the dataset page -----------------------------------------------------------------------------
+
+def column_distribution(column: dict) -> dict | None:
+    """A small bar chart of one column's values (ranges for numbers and dates, top values otherwise)."""
+    dist = column.get("distribution")
+    name = column["name"]
+    if not dist or not dist.get("counts"):
+        return None
+    counts = dist["counts"]
+    hover = "%{customdata}<br>%{y} rows<extra></extra>"
+    if dist["kind"] == "histogram":
+        edges = dist["edges"]
+        x = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+        width = [b - a for a, b in zip(edges, edges[1:])]
+        labels = [f"{number(a)} to {number(b)}" for a, b in zip(edges, edges[1:])]
+        data = [{"type": "bar", "x": x, "y": counts, "width": width, "customdata": labels,
+                 "hovertemplate": hover, "marker": {"color": ACCENT, "line": {"color": "#fff", "width": 0.5}}}]
+        help_text = "Each bar counts the rows whose value falls in that range."
+        xaxis = {}
+    elif dist["kind"] == "dates":
+        labels = dist["labels"]
+        data = [{"type": "bar", "x": labels, "y": counts, "customdata": labels, "hovertemplate": hover,
+                 "marker": {"color": ACCENT}}]
+        help_text = "Each bar counts the rows dated in that period (starting on the date shown)."
+        xaxis = {"type": "category"}
+    else:
+        labels = [str(v) for v in dist["labels"]]
+        colors = [ACCENT] * len(labels)
+        if dist.get("other"):
+            labels.append(f"({dist['other_values']} others)")
+            counts = counts + [dist["other"]]
+            colors.append(MUTED)
+        data = [{"type": "bar", "x": labels, "y": counts, "customdata": labels, "hovertemplate": hover,
+                 "marker": {"color": colors}}]
+        help_text = ("Each bar counts the rows with that value" +
+                     ("; the grey bar groups all the less common values." if dist.get("other") else "."))
+        xaxis = {"type": "category", "tickangle": 0 if dist.get("numeric") else -30}
+    return chart(f"dist-{name}", f"Distribution of {name}", help_text, data, name, "rows", height=230,
+                 xaxis=xaxis, margin={"l": 48, "r": 10, "t": 36, "b": 40}, bargap=0.08, title_size=13)
+
+
+# -- one model --------------------------------------------------------------------------------------
+
+def variable_importance(rows: list[dict], top: int = TOP_FEATURES) -> dict:
+    rows = rows[:top]
+    shown = list(reversed(rows))  # Plotly draws the first bar at the bottom
+    data = [{"type": "bar", "orientation": "h", "x": [r["importance"] for r in shown],
+             "y": [r["feature"] for r in shown], "marker": {"color": ACCENT},
+             "hovertemplate": "%{y}: %{x:.3f}<extra></extra>"}]
+    more = " Only the top {} are shown.".format(top) if len(rows) == top else ""
+    return chart("importance", "Which columns the model relies on", (
+        "Longer bars: the model gets worse when that column's values are shuffled, so it relies on it more "
+        "(1 = the most important column)." + more), data, "importance (1 = most important)", "column",
+        height=max(220, 90 + 26 * len(rows)), yaxis={"type": "category"})
+
+
+def residual_charts(residuals: dict, target: str) -> list[dict]:
+    actual, predicted, error = residuals["actual"], residuals["predicted"], residuals["residual"]
+    if not actual:
+        return []
+    low, high = min(min(actual), min(predicted)), max(max(actual), max(predicted))
+    points = {"type": "scatter", "mode": "markers", "x": actual, "y": predicted, "name": "rows",
+              "marker": {"color": ACCENT, "size": 5, "opacity": 0.45},
+              "hovertemplate": "actual %{x}<br>predicted %{y:.3f}<extra></extra>"}
+    diagonal = {"type": "scatter", "mode": "lines", "x": [low, high], "y": [low, high], "name": "perfect prediction",
+                "line": {"color": "#64748b", "dash": "dash", "width": 1.5}, "hoverinfo": "skip"}
+    against = chart("actual-vs-predicted", "Predicted against actual",
+                    "Each dot is a row the model did not train on (cross-validation); the closer the dots are to "
+                    "the dashed line, the better the predictions.", [points, diagonal],
+                    f"actual {target}", f"predicted {target}", showlegend=True)
+    spread = {"type": "scatter", "mode": "markers", "x": predicted, "y": error, "name": "rows",
+              "marker": {"color": "#7c3aed", "size": 5, "opacity": 0.45},
+              "hovertemplate": "predicted %{x:.3f}<br>error %{y:.3f}<extra></extra>"}
+    errors = chart("residuals", "Errors against predictions",
+                   "Each dot is one row's error (actual minus predicted): an even band around zero is good; a "
+                   "slope or a funnel means the model is off in a systematic way for some values.", [spread],
+                   f"predicted {target}", "error (actual − predicted)",
+                   shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0, "y1": 0,
+                            "line": {"color": "#64748b", "dash": "dash", "width": 1.5}}])
+    return [against, errors]
+
+
+def confusion_matrix(cm: dict) -> dict:
+    labels, matrix = [str(v) for v in cm["labels"]], cm["matrix"]
+    shares = []
+    for row in matrix:
+        total = sum(row) or 1
+        shares.append([f"{100 * v / total:.0f}%" for v in row])
+    data = [{"type": "heatmap", "z": matrix, "x": labels, "y": labels, "customdata": shares,
+             "colorscale": SEQUENTIAL, "showscale": False, "texttemplate": "%{z}",
+             "hovertemplate": "actual %{y}, predicted %{x}: %{z} rows (%{customdata} of the actual %{y})"
+                              "<extra></extra>"}]
+    return chart("confusion-matrix", "Right and wrong predictions (confusion matrix)",
+                 "Rows are the actual class, columns the predicted one; the diagonal from top left counts the "
+                 "correct predictions (rows the model did not train on).", data, "predicted class", "actual class",
+                 height=max(300, 140 + 42 * len(labels)),
+                 xaxis={"type": "category", "side": "bottom", "gridcolor": "rgba(0,0,0,0)"},
+                 yaxis={"type": "category", "autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"})
+
+
+def _curve_name(entry: dict, measure: str, value: float, single: bool) -> str:
+    return f"{measure} {value:.3f}" if single else f"'{entry['class']}' ({measure} {value:.3f})"
+
+
+def roc_curves(roc: list[dict]) -> dict | None:
+    if not roc:
+        return None
+    single = len(roc) == 1
+    data = [{"type": "scatter", "mode": "lines", "x": e["fpr"], "y": e["tpr"],
+             "name": _curve_name(e, "AUC", e["auc"], single), "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
+             "hovertemplate": "false positive rate %{x:.2f}<br>true positive rate %{y:.2f}<extra></extra>"}
+            for i, e in enumerate(roc)]
+    data.append({"type": "scatter", "mode": "lines", "x": [0, 1], "y": [0, 1], "name": "guessing (AUC 0.5)",
+                 "line": {"color": "#94a3b8", "dash": "dash", "width": 1.5}, "hoverinfo": "skip"})
+    positive = "" if not single else f" (positive: '{roc[0]['class']}')"
+    return chart("roc", "ROC curve" + ("" if single else "s, one class against the rest"),
+                 f"The closer a curve bends to the top-left corner, the better the model separates the classes"
+                 f"{positive}; the dashed diagonal is guessing.", data,
+                 "false positive rate (share of negatives flagged)", "true positive rate (share of positives found)",
+                 xaxis={"range": [0, 1]}, yaxis={"range": [0, 1.02]}, showlegend=True, height=420)
+
+
+def pr_curves(pr: list[dict]) -> dict | None:
+    if not pr:
+        return None
+    single = len(pr) == 1
+    data = [{"type": "scatter", "mode": "lines", "x": e["recall"], "y": e["precision"],
+             "name": _curve_name(e, "AUC-PR", e["aucpr"], single),
+             "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
+             "hovertemplate": "recall %{x:.2f}<br>precision %{y:.2f}<extra></extra>"} for i, e in enumerate(pr)]
+    return chart("pr", "Precision-recall curve" + ("" if single else "s"),
+                 "Moving right, the model finds more of the positive rows (recall); the height shows how many of "
+                 "the rows it flags are really positive (precision). Higher is better.", data,
+                 "recall (share of positives found)", "precision (share of flagged rows that are positive)",
+                 xaxis={"range": [0, 1]}, yaxis={"range": [0, 1.02]}, showlegend=True, height=420)
+
+
+def _scaled_colors(values: list) -> list[float] | None:
+    """Each numeric value's rank within its column, 0 (lowest) to 1 (highest); None if not numeric."""
+    numeric = [v for v in values if isinstance(v, (int, float)) and v is not None]
+    if len(numeric) < max(1, len(values) // 2):
+        return None
+    arr = np.array([np.nan if v is None else float(v) for v in values])
+    ok = ~np.isnan(arr)
+    ranks = np.full(len(arr), 0.5)
+    if ok.sum() > 1:
+        order = arr[ok].argsort().argsort()
+        ranks[ok] = order / max(1, ok.sum() - 1)
+    return ranks.round(3).tolist()
+
+
+def shap_summary(shap: dict, target: str, task: str, top: int = SHAP_FEATURES, seed: int = 0) -> dict | None:
+    values = np.asarray(shap.get("values") or [], dtype=float)
+    if values.size == 0:
+        return None
+    features = shap["features"]
+    order = np.argsort(-np.abs(values).mean(axis=0))[:top]
+    rng = np.random.default_rng(seed)
+    coloured = {"x": [], "y": [], "color": [], "text": []}
+    grey = {"x": [], "y": [], "text": []}
+    ticks = []
+    for rank, j in enumerate(order):
+        y0 = len(order) - 1 - rank  # the most important column on top
+        ticks.append((y0, features[j]))
+        raw = shap["feature_values"][j]
+        colors = _scaled_colors(raw)
+        jitter = rng.uniform(-0.32, 0.32, size=len(values))
+        for i in range(len(values)):
+            shown = raw[i] if raw[i] is not None else "missing"
+            point = coloured if colors is not None and raw[i] is not None else grey
+            point["x"].append(round(float(values[i, j]), 5))
+            point["y"].append(round(y0 + float(jitter[i]), 3))
+            point["text"].append(f"{features[j]} = {shown}<br>effect {values[i, j]:+.3g}")
+            if point is coloured:
+                point["color"].append(colors[i])
+    num_x, num_y, num_c, num_t = coloured["x"], coloured["y"], coloured["color"], coloured["text"]
+    cat_x, cat_y, cat_t = grey["x"], grey["y"], grey["text"]
+    data = [{"type": "scatter", "mode": "markers", "x": num_x, "y": num_y, "text": num_t, "name": "numeric values",
+             "hovertemplate": "%{text}<extra></extra>",
+             "marker": {"size": 5, "opacity": 0.75, "color": num_c, "cmin": 0, "cmax": 1,
+                        "colorscale": [[0, "#2563eb"], [0.5, "#a78bfa"], [1, "#dc2626"]], "showscale": True,
+                        "colorbar": {"title": {"text": "column value", "side": "right"}, "tickvals": [0, 1],
+                                     "ticktext": ["low", "high"],
+                                     "thickness": 10, "len": 0.6}}}]
+    if cat_x:
+        data.append({"type": "scatter", "mode": "markers", "x": cat_x, "y": cat_y, "text": cat_t,
+                     "name": "categories or missing", "hovertemplate": "%{text}<extra></extra>",
+                     "marker": {"size": 5, "opacity": 0.6, "color": "#64748b"}})
+    if task == "regression":
+        x_title = f"effect on the predicted {target}"
+    else:
+        x_title = f"effect on the log-odds of '{shap.get('class')}'"
+    help_text = ("Each dot is one row: it sits right of zero when that column's value pushed the prediction up, "
+                 "left when it pushed it down; red means a high value of the column, blue a low one (grey: a "
+                 "category or a missing value).")
+    if shap.get("method") == "surrogate_tree_shap" and shap.get("fidelity_r2") is not None:
+        help_text += (f" Computed through a simpler stand-in model that reproduces this one's predictions "
+                      f"(R² {shap['fidelity_r2']:.2f}).")
+    tickvals, ticktext = [t[0] for t in ticks], [t[1] for t in ticks]
+    return chart("shap", "How each column pushes the predictions (SHAP)", help_text, data, x_title, "column",
+                 height=max(280, 100 + 38 * len(order)),
+                 yaxis={"tickvals": tickvals, "ticktext": ticktext, "range": [-0.6, len(order) - 0.4],
+                        "showgrid": False},
+                 shapes=[{"type": "line", "x0": 0, "x1": 0, "yref": "paper", "y0": 0, "y1": 1,
+                          "line": {"color": "#64748b", "width": 1}}])
+
+
+def _short_labels(values, limit: int = 24) -> list[str]:
+    """Category names cut to fit beside a chart, unless cutting would make two of them equal."""
+    full = [str(v) for v in values]
+    short = [v if len(v) <= limit else v[:limit - 1] + "…" for v in full]
+    return short if len(set(short)) == len(set(full)) else full
+
+
+def partial_dependence(pdp: dict, target: str, task: str) -> dict:
+    feature, grid, values = pdp["feature"], pdp["grid"], pdp["values"]
+    numeric = pdp.get("kind") == "numeric"
+    # Many or long category names read better down the side than slanted along the bottom.
+    horizontal = not numeric and (len(grid) > 8 or max((len(str(g)) for g in grid), default=0) > 12)
+    data = []
+    for i, (label, series) in enumerate(values.items()):
+        name = "average prediction" if task == "regression" else f"'{label}'"
+        color = PALETTE[i % len(PALETTE)]
+        if numeric:
+            data.append({"type": "scatter", "mode": "lines+markers", "x": grid, "y": series, "name": name,
+                         "line": {"color": color, "width": 2}, "marker": {"size": 5},
+                         "hovertemplate": f"{feature} %{{x}}<br>{name}: %{{y:.3f}}<extra></extra>"})
+        elif horizontal:
+            data.append({"type": "bar", "orientation": "h", "y": _short_labels(grid), "x": series, "name": name,
+                         "marker": {"color": color}, "customdata": [str(g) for g in grid],
+                         "hovertemplate": f"{feature} = %{{customdata}}<br>{name}: %{{x:.3f}}<extra></extra>"})
+        else:
+            data.append({"type": "bar", "x": [str(g) for g in grid], "y": series, "name": name,
+                         "marker": {"color": color},
+                         "hovertemplate": f"{feature} = %{{x}}<br>{name}: %{{y:.3f}}<extra></extra>"})
+    if task == "regression":
+        y_title = f"average predicted {target}"
+    elif task == "binary":
+        y_title = f"average probability of '{next(iter(values), '')}'"
+    else:
+        y_title = "average probability of each class"
+    help_text = (f"The average prediction if every row had this value of {feature} and kept its other values: "
+                 f"where the {'line rises' if numeric else 'bar is longer'}, that value of {feature} pushes the "
+                 "prediction up.")
+    title = f"Effect of {feature} (partial dependence)"
+    if horizontal:
+        return chart(f"pdp-{feature}", title, help_text, data, y_title, feature, showlegend=len(data) > 1,
+                     height=max(300, 110 + 22 * len(grid) * max(1, len(data) // 2)), barmode="group",
+                     yaxis={"type": "category", "autorange": "reversed"})
+    return chart(f"pdp-{feature}", title, help_text, data, feature, y_title, showlegend=len(data) > 1,
+                 xaxis={"type": "linear" if numeric else "category"}, barmode="group")
+
+
+def model_charts(explanation: dict | None, task: str, target: str) -> list[dict]:
+    """All the charts for one model, in reading order (partial dependence is separate: see ``pdp_charts``)."""
+    if not explanation:
+        return []
+    out = []
+    if explanation.get("variable_importance"):
+        out.append(variable_importance(explanation["variable_importance"]))
+    if task == "regression" and explanation.get("residuals"):
+        out.extend(residual_charts(explanation["residuals"], target))
+    if task != "regression":
+        if explanation.get("confusion_matrix"):
+            out.append(confusion_matrix(explanation["confusion_matrix"]))
+        for built in (roc_curves(explanation.get("roc") or []), pr_curves(explanation.get("pr") or [])):
+            if built:
+                out.append(built)
+    if explanation.get("shap"):
+        built = shap_summary(explanation["shap"], target, task)
+        if built:
+            out.append(built)
+    return out
+
+
+def pdp_charts(explanation: dict | None, task: str, target: str) -> dict[str, dict]:
+    return {p["feature"]: partial_dependence(p, target, task)
+            for p in (explanation or {}).get("partial_dependence") or []}
+
+
+# -- across models ----------------------------------------------------------------------------------
+
+def importance_heatmap(heatmap: dict, top: int = HEATMAP_FEATURES) -> dict | None:
+    models, features, values = heatmap.get("models") or [], heatmap.get("features") or [], heatmap.get("values")
+    if not models or not features:
+        return None
+    features = features[:top]
+    z = [row[:top] for row in values]
+    data = [{"type": "heatmap", "z": z, "x": features, "y": models, "colorscale": SEQUENTIAL, "zmin": 0, "zmax": 1,
+             "colorbar": {"title": {"text": "importance"}, "thickness": 10},
+             "hovertemplate": "%{y}<br>%{x}: %{z:.2f}<extra></extra>"}]
+    return chart("importance-heatmap", "Which columns matter to each model",
+                 "Darker cells: that column matters more to that model (1 = its most important column). Columns "
+                 "are ordered by importance over all models.", data, "column", "model",
+                 height=max(260, 150 + 30 * len(models)),
+                 xaxis={"type": "category", "tickangle": -35, "gridcolor": "rgba(0,0,0,0)"},
+                 yaxis={"type": "category", "autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"})
+
+
+def model_correlation(corr: dict) -> dict | None:
+    models, matrix = corr.get("models") or [], corr.get("matrix") or []
+    if len(models) < 2:
+        return None
+    measure = corr.get("measure") or "correlation of predictions"
+    low = min(min(row) for row in matrix)
+    data = [{"type": "heatmap", "z": matrix, "x": models, "y": models, "colorscale": "Viridis",
+             "zmin": min(low, 0.9), "zmax": 1, "texttemplate": "%{z:.2f}",
+             "colorbar": {"title": {"text": "similarity"}, "thickness": 10},
+             "hovertemplate": "%{y} and %{x}: %{z:.3f}<extra></extra>"}]
+    return chart("model-correlation", "How alike the models' predictions are",
+                 f"Each cell is the {measure} between two models (1 = they predict the same). Models that "
+                 "differ make errors in different places, which is what stacked ensembles exploit.", data,
+                 "model", "model", height=max(300, 170 + 34 * len(models)),
+                 xaxis={"type": "category", "tickangle": -35, "gridcolor": "rgba(0,0,0,0)"},
+                 yaxis={"type": "category", "autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"})
+
+
+def accuracy_vs_speed(rows: list[dict], metric: str, leader: str | None) -> dict | None:
+    rows = [r for r in rows if r.get(metric) is not None]
+    if not rows or not metric:
+        return None
+    floor = 1e-4  # a log axis cannot show zero
+
+    def trace(subset, name, color, size, symbol):
+        return {"type": "scatter", "mode": "markers", "name": name,
+                "x": [max(floor, r.get("predict_time_per_row_ms") or 0) for r in subset],
+                "y": [r[metric] for r in subset], "text": [r["model_id"] for r in subset],
+                "marker": {"color": color, "size": size, "symbol": symbol, "line": {"color": "#fff", "width": 1}},
+                "hovertemplate": f"%{{text}}<br>{metric_name(metric)} %{{y:.4g}}<br>%{{x:.3g}} ms per row"
+                                 "<extra></extra>"}
+
+    others = [r for r in rows if r["model_id"] != leader]
+    best = [r for r in rows if r["model_id"] == leader]
+    data = [trace(others, "other models", ACCENT, 10, "circle")]
+    if best:
+        data.append(trace(best, "leader", LEADER, 15, "star"))
+    better = "higher" if higher_is_better(metric) else "lower"
+    corner = "top-left" if better == "higher" else "bottom-left"
+    return chart("accuracy-vs-speed", "Accuracy against prediction speed",
+                 f"Models toward the {corner} are both accurate and fast: a model left of the leader with a "
+                 "nearly equal score may be the better choice when predictions must be quick.", data,
+                 "prediction time per row (milliseconds, log scale)", f"{metric_name(metric)} ({better} is better)",
+                 xaxis={"type": "log"}, showlegend=True)
+
+
+def experiment_charts(explanation: dict | None, rows: list[dict], metric: str, leader: str | None) -> list[dict]:
+    """The across-model charts of a finished experiment."""
+    explanation = explanation or {}
+    out = [accuracy_vs_speed(rows, metric, leader)]
+    if explanation.get("importance_heatmap"):
+        out.append(importance_heatmap(explanation["importance_heatmap"]))
+    if explanation.get("model_correlation"):
+        out.append(model_correlation(explanation["model_correlation"]))
+    return [c for c in out if c]

@@ -1,0 +1,127 @@
+"""Pages after a run: the results section, one model's page, its charts, partial dependence on demand."""
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import transaction
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from automl_engine import DataError
+from automl_engine.explain import partial_dependence
+
+from . import charts, insights, profiling, services
+from .access import get_experiment_for_user, get_result_for_user
+from .models import ModelResult
+from .wording import algo_name, metric_columns, metric_name, number, METRIC_HELP
+
+log = logging.getLogger(__name__)
+PDP_CACHE_SECS = 24 * 3600
+
+
+@login_required
+@require_GET
+def results_fragment(request, pk):
+    """The results section alone, inserted by the live page when a run ends."""
+    experiment = get_experiment_for_user(request.user, pk)
+    return render(request, "_results.html", {"experiment": experiment, "with_leader": True,
+                                             **insights.results_context(experiment)})
+
+
+@login_required
+@require_GET
+def model_charts(request, pk, model_id):
+    experiment = get_experiment_for_user(request.user, pk)
+    result = get_result_for_user(request.user, pk, model_id)
+    return JsonResponse(insights.model_chart_payload(experiment, result))
+
+
+def _metric_rows(task: str, metrics: dict | None) -> list[dict]:
+    return [{"key": m, "name": metric_name(m), "value": number((metrics or {}).get(m), 4), "help": METRIC_HELP.get(m, "")}
+            for m in metric_columns(task)]
+
+
+def _params(result: ModelResult) -> list[dict]:
+    out = []
+    for key, value in sorted((result.params or {}).items()):
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        elif isinstance(value, float):
+            value = number(value, 4)
+        out.append({"name": key, "value": value})
+    return out
+
+
+@login_required
+@require_GET
+def model_page(request, pk, model_id):
+    experiment = get_experiment_for_user(request.user, pk)
+    result = get_result_for_user(request.user, pk, model_id)
+    return render(request, "model.html", {
+        "experiment": experiment, "result": result, "summary": insights.model_summary(experiment, result),
+        "algo_name": algo_name(result.algo), "is_leader": result.model_id == experiment.leader_model_id,
+        "cv_metrics": _metric_rows(experiment.task, result.metrics),
+        "test_metrics": _metric_rows(experiment.task, result.test_metrics) if result.test_metrics else None,
+        "params": _params(result), "nfolds": experiment.options.get("nfolds"),
+        "charts_payload": insights.model_chart_payload(experiment, result)})
+
+
+def _stored_pdp(result: ModelResult, feature: str) -> dict | None:
+    for entry in (result.explanation or {}).get("partial_dependence") or []:
+        if entry.get("feature") == feature:
+            return entry
+    return None
+
+
+def _compute_pdp(experiment, result: ModelResult, feature: str) -> dict:
+    model = services.load_result_model(result)
+    if feature not in model.features:
+        raise services.InputError(f"The model does not use the column '{feature[:100]}'.")
+    frame = profiling.load_frame(experiment.dataset)
+    frame = frame.loc[frame[experiment.target].notna()] if experiment.target in frame.columns else frame
+    return partial_dependence(model, frame, feature)
+
+
+def _remember_pdp(result: ModelResult, data: dict) -> None:
+    """Keep a computed partial dependence with the model's explanation data (or in the cache when it has none)."""
+    with transaction.atomic():
+        row = ModelResult.objects.select_for_update().get(pk=result.pk)
+        if row.explanation is None:
+            cache.set(_pdp_key(result, data["feature"]), data, PDP_CACHE_SECS)
+            return
+        explanation = dict(row.explanation)
+        explanation["partial_dependence"] = [*(explanation.get("partial_dependence") or []), data]
+        row.explanation = explanation
+        row.save(update_fields=["explanation"])
+
+
+def _pdp_key(result: ModelResult, feature: str) -> str:
+    return "pdp:" + hashlib.sha256(f"{result.pk}\0{feature}".encode()).hexdigest()[:32]
+
+
+@login_required
+@require_GET
+def model_pdp(request, pk, model_id):
+    """Partial dependence for any of the model's columns: stored, cached, or computed now and kept."""
+    experiment = get_experiment_for_user(request.user, pk)
+    result = get_result_for_user(request.user, pk, model_id)
+    feature = request.GET.get("feature", "")
+    if feature not in insights.model_features(experiment, result):
+        return JsonResponse({"error": "Choose one of the columns the model uses."}, status=400)
+    data = _stored_pdp(result, feature) or cache.get(_pdp_key(result, feature))
+    if data is None:
+        try:
+            data = _compute_pdp(experiment, result, feature)
+        except services.InputError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        except (DataError, OSError, ValueError, KeyError):
+            log.warning("partial dependence failed for %s %s", model_id, feature, exc_info=True)
+            return JsonResponse({"error": f"The effect of '{feature}' could not be computed for this model."},
+                                status=422)
+        _remember_pdp(result, data)
+    return JsonResponse({"feature": feature, "chart": charts.partial_dependence(data, experiment.target,
+                                                                                experiment.task)})

@@ -1,0 +1,135 @@
+"""Pages before a run: the dataset, the new-experiment form, the one-click sample, the target check."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import charts, profiling, services
+from .access import get_dataset_for_user
+from .forms import ExperimentForm
+from .models import Experiment
+from .wording import TASK_NAMES
+
+log = logging.getLogger(__name__)
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+SAMPLES = {
+    "wine-quality": {"file": "wine_quality.csv", "target": "quality", "title": "Wine quality",
+                     "about": "5,205 wines, their lab measurements and the quality score tasters gave them."},
+}
+TYPE_HELP = {
+    "numeric": "numbers", "categorical": "categories", "boolean": "yes / no", "datetime": "dates",
+    "text": "free text (not used)", "id": "an ID (not used)", "constant": "always the same (not used)",
+}
+
+
+def _missing_share(column: dict, n_rows: int) -> float:
+    return column["missing"] / n_rows if n_rows else 0.0
+
+
+def _initial_target(dataset, requested: str | None) -> str | None:
+    names = [c["name"] for c in dataset.columns]
+    if requested in names:
+        return requested
+    usable = [c["name"] for c in dataset.columns if (c.get("as_target") or {}).get("task")]
+    return (usable or names or [None])[-1]
+
+
+def _experiment_form(request, dataset):
+    """The new-experiment form, bound on POST; (form, the new experiment or None)."""
+    choices = profiling.target_choices(dataset)
+    initial = {"target": _initial_target(dataset, request.GET.get("target"))}
+    form = ExperimentForm(request.POST or None, columns=[c["name"] for c in dataset.columns],
+                          target_tasks=choices, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            return form, _start(request.user, dataset, form.cleaned_data)
+        except services.InputError as exc:
+            form.add_error(None, str(exc))
+    return form, None
+
+
+def _form_context(dataset, form) -> dict:
+    return {"form": form, "target_choices": profiling.target_choices(dataset), "task_names": TASK_NAMES}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_page(request, pk):
+    """The dataset's profile, with the new-experiment form at the end (it posts here)."""
+    dataset = profiling.ensure_profile(get_dataset_for_user(request.user, pk))
+    form, experiment = _experiment_form(request, dataset)
+    if experiment is not None:
+        return redirect("experiment", pk=experiment.pk)
+    columns = []
+    for i, col in enumerate(dataset.columns):
+        columns.append({**col, "missing_pct": 100 * _missing_share(col, dataset.n_rows),
+                        "type_help": TYPE_HELP.get(col["type"], col["type"]),
+                        "chart": charts.column_distribution(col), "chart_id": f"dist-{i}"})
+    return render(request, "dataset.html", {
+        "dataset": dataset, "columns": columns, **_form_context(dataset, form),
+        "experiments": dataset.experiments.all()[:20], "sample": SAMPLES.get(request.GET.get("sample", ""))},
+        status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_experiment(request, pk):
+    """The new-experiment form on its own page."""
+    dataset = profiling.ensure_profile(get_dataset_for_user(request.user, pk))
+    form, experiment = _experiment_form(request, dataset)
+    if experiment is not None:
+        return redirect("experiment", pk=experiment.pk)
+    return render(request, "new_experiment.html", {"dataset": dataset, **_form_context(dataset, form)},
+                  status=400 if form.errors else 200)
+
+
+def _start(user, dataset, data) -> Experiment:
+    # One transaction, so the worker (sent the task after the commit) sees the test split option.
+    with transaction.atomic():
+        experiment = services.start_experiment(
+            user, dataset, target=data["target"], task=data["task"], max_models=data["max_models"],
+            max_runtime_secs=data["max_runtime_secs"], nfolds=data["nfolds"], seed=data["seed"],
+            sort_metric=data["sort_metric"], exclude_algos=data["exclude_algos"] or None)
+        if data.get("test_split"):
+            options = {**experiment.options, "test_split": data["test_split"] / 100}
+            Experiment.objects.filter(pk=experiment.pk).update(options=options)
+            experiment.options = options
+    return experiment
+
+
+@login_required
+@require_GET
+def target_check(request, pk):
+    """JSON for the new-experiment page: the task this target gives and the warnings that come with it."""
+    dataset = get_dataset_for_user(request.user, pk)
+    target = request.GET.get("target", "")
+    task = request.GET.get("task", "auto")
+    if target not in {c["name"] for c in dataset.columns}:
+        return JsonResponse({"error": "Choose one of the dataset's columns."}, status=400)
+    if task not in ("auto", "regression", "binary", "multiclass"):
+        return JsonResponse({"error": "Unknown kind of prediction."}, status=400)
+    try:
+        result = profiling.target_check(dataset, target, task)
+    except Exception:  # a check that fails must not stop anyone from starting a run
+        log.warning("target check failed for dataset %s", dataset.pk, exc_info=True)
+        result = {"error": "The data could not be checked for this target; you can still start the run."}
+    if result.get("task"):
+        result["task_name"] = TASK_NAMES.get(result["task"], result["task"])
+    return JsonResponse(result)
+
+
+@login_required
+@require_POST
+def sample_dataset(request, name):
+    sample = SAMPLES.get(name)
+    if sample is None:
+        raise Http404("No such sample dataset.")
+    content = (SAMPLES_DIR / sample["file"]).read_bytes()
+    dataset = services.create_dataset(request.user, name=sample["file"], content=content)
+    return redirect(f"{dataset.get_absolute_url()}?sample={name}&target={sample['target']}")
