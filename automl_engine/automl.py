@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 DEFAULT_RUNTIME_SECS = 120
 ENSEMBLE_RESERVE = 0.1  # share of a time budget kept for the stacked ensembles
 MIN_ROWS = 10
+# The random search after the first models: GBM has every other turn.
+SEARCH_ORDER = ("GBM", "XRT", "GBM", "DeepLearning", "GBM", "DRF")
 MODEL_SHARE = 0.35  # of the remaining budget, the most one model may use
 MIN_MODEL_SECS = 5.0
 
@@ -141,6 +143,7 @@ class AutoML:
         self._splits = make_splits(self.task_, self._y, self.nfolds, self.seed)
         self.warnings_ = data_warnings(self._X, self._y, self.task_, self.classes_, self.seed)
         self._oof: dict[str, np.ndarray] = {}
+        self._last_secs: dict[str, float] = {}
         self._test = None
         if test_frame is not None and target in test_frame.columns:
             test = test_frame.loc[test_frame[target].notna()].reset_index(drop=True)
@@ -182,12 +185,25 @@ class AutoML:
                     return
                 planned += 1
                 yield f"{key}_{next(counters[key])}", FAMILIES[key], dict(FAMILIES[key].default_configs[i])
-        searchable = [k for k in allowed if k in FAMILIES and FAMILIES[k].sample_config]
+        searchable = [k for k in SEARCH_ORDER if k in allowed and FAMILIES[k].sample_config
+                      and self.task_ in FAMILIES[k].tasks]
         rng = np.random.default_rng(self.seed)
+        turn = 0
         while searchable and (self.max_models is None or planned < self.max_models):
-            key = searchable[planned % len(searchable)]
+            key = searchable[turn % len(searchable)]
+            turn += 1
+            if self._too_slow(key):
+                if all(self._too_slow(k) for k in searchable):
+                    return
+                continue
             planned += 1
             yield f"{key}_{next(counters[key])}", FAMILIES[key], FAMILIES[key].sample_config(rng)
+
+    def _too_slow(self, key: str) -> bool:
+        """A family whose last model took longer than the time left is not tried again."""
+        deadline = self._deadline(reserve=True)
+        last = self._last_secs.get(key)
+        return deadline is not None and last is not None and time.time() + 0.7 * last > deadline
 
     # -- training -----------------------------------------------------------------------------
     def _deadline(self, reserve: bool) -> Optional[float]:
@@ -229,6 +245,7 @@ class AutoML:
         except Exception as exc:  # one model's failure is recorded, the run goes on
             self._record_failure(model_id, family.key, exc)
             return
+        self._last_secs[family.key] = time.time() - started
         model = self._make_model(model_id, family.key, estimator, config, oof, started)
         self._finish(model, oof)
 

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 HOLDOUT_ROWS = 500_000  # above this many rows, a single holdout replaces k-fold
+EVAL_SET_MIN_ROWS = 1000  # validation folds at least this large also decide when to stop training
 
 
 class OutOfTime(Exception):
@@ -36,13 +37,22 @@ def predict_raw(estimator, X, task: str) -> np.ndarray:
     return np.asarray(estimator.predict_proba(X), dtype=float)
 
 
-def _fit_fold(make_estimator, X, y, train_idx, deadline, stop_by):
+def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by):
     if deadline is not None and time.time() > deadline:
         raise OutOfTime()
     est = make_estimator()
     if stop_by is not None and "model__deadline" in est.get_params():
         est.set_params(model__deadline=stop_by)
-    est.fit(X.iloc[train_idx], y[train_idx])
+    model = est.named_steps["model"] if hasattr(est, "named_steps") else None
+    if getattr(model, "accepts_eval_set", False) and len(valid_idx) >= EVAL_SET_MIN_ROWS:
+        # The fold's validation rows tell the model when to stop (boosting rounds, epochs). On
+        # small folds that choice would flatter the out-of-fold scores, so the model holds out
+        # its own rows instead.
+        prep = est.named_steps["prep"]
+        Xt = prep.fit_transform(X.iloc[train_idx], y[train_idx])
+        model.fit(Xt, y[train_idx], eval_set=(prep.transform(X.iloc[valid_idx]), y[valid_idx]))
+    else:
+        est.fit(X.iloc[train_idx], y[train_idx])
     return est
 
 
@@ -58,9 +68,9 @@ def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, dead
 
     shape = (len(y),) if task == "regression" else (len(y), n_classes)
     oof = np.full(shape, np.nan)
-    jobs = (delayed(_fit_fold)(make_estimator, X, y, train_idx, deadline,
+    jobs = (delayed(_fit_fold)(make_estimator, X, y, train_idx, valid_idx, deadline,
                                _wave_deadline(i, len(splits), n_parallel, deadline, fold_deadline))
-            for i, (train_idx, _) in enumerate(splits))
+            for i, (train_idx, valid_idx) in enumerate(splits))
     fitted = Parallel(n_jobs=n_parallel, backend="threading")(jobs)
     for est, (_, valid_idx) in zip(fitted, splits):
         oof[valid_idx] = _align(predict_raw(est, X.iloc[valid_idx], task), est, n_classes, task)

@@ -32,18 +32,29 @@ class MLPEstimator(BaseEstimator):
     def _loss(self, net, X, y):
         if self.task == "regression":
             return float(np.mean((net.predict(X) - y) ** 2))
-        p = np.clip(net.predict_proba(X)[np.arange(len(y)), np.searchsorted(net.classes_, y)], 1e-15, 1)
+        proba = net.predict_proba(X)
+        idx = np.searchsorted(net.classes_, y)
+        known = (idx < len(net.classes_)) & (net.classes_[np.minimum(idx, len(net.classes_) - 1)] == y)
+        p = np.where(known, np.clip(proba[np.arange(len(y)), np.minimum(idx, proba.shape[1] - 1)], 1e-15, 1), 1e-15)
         return float(-np.mean(np.log(p)))
 
-    def fit(self, X, y):
+    accepts_eval_set = True
+
+    def fit(self, X, y, eval_set=None):
         X = np.asarray(X, dtype=float)
         y = np.asarray(y)
         if self.task == "regression":
             self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
             y = (y - self.y_mean_) / self.y_std_
-        stratify = y if self.task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
-        X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.1, random_state=self.random_state,
-                                                      stratify=stratify)
+        if eval_set is not None:
+            X_fit, y_fit = X, y
+            X_val, y_val = np.asarray(eval_set[0], dtype=float), np.asarray(eval_set[1])
+            if self.task == "regression":
+                y_val = (y_val - self.y_mean_) / self.y_std_
+        else:
+            stratify = y if self.task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
+            X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.1, random_state=self.random_state,
+                                                          stratify=stratify)
         cls = MLPRegressor if self.task == "regression" else MLPClassifier
         net = cls(hidden_layer_sizes=tuple(self.hidden_layer_sizes), alpha=self.alpha,
                   learning_rate_init=self.learning_rate_init, batch_size=min(self.batch_size, len(X_fit)),
@@ -73,8 +84,16 @@ class MLPEstimator(BaseEstimator):
         return self.net_.predict_proba(np.asarray(X, dtype=float))
 
 
+def sample_config(rng) -> dict:
+    sizes = [(64,), (128,), (256,), (128, 64), (256, 128), (64, 64, 32)]
+    return {"hidden_layer_sizes": list(sizes[int(rng.integers(len(sizes)))]),
+            "alpha": float(10 ** rng.uniform(-5, -1)),
+            "learning_rate_init": float(10 ** rng.uniform(-3.5, -2.3))}
+
+
 def make_model(ctx: BuildContext, config: dict):
     return MLPEstimator(task=ctx.task, random_state=ctx.seed, deadline=ctx.deadline, **config)
 
 
-FAMILY = Family(key="DeepLearning", style="linear", make_model=make_model, bag_folds=True)
+FAMILY = Family(key="DeepLearning", style="linear", make_model=make_model, bag_folds=True,
+                sample_config=sample_config)

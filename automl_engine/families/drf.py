@@ -70,6 +70,11 @@ def forest(kind: str, ctx: BuildContext, config: dict) -> ForestEstimator:
                            deadline=ctx.deadline, **params)
 
 
+def sample_config(rng) -> dict:
+    return {"max_features": float(rng.choice([0.2, 0.35, 0.5, 0.7, 1.0])),
+            "min_samples_leaf": int(rng.choice([1, 1, 2, 3, 5, 10]))}
+
+
 def refit_config(fitted: list, config: dict) -> dict:
     """Refit with as many trees as the folds managed to grow in their time."""
     grown = min(len(p.named_steps["model"].forest_.estimators_) for p in fitted)
@@ -80,4 +85,5 @@ def make_model(ctx: BuildContext, config: dict):
     return forest("DRF", ctx, config)
 
 
-FAMILY = Family(key="DRF", style="tree", make_model=make_model, refit_config=refit_config)
+FAMILY = Family(key="DRF", style="tree", make_model=make_model, refit_config=refit_config,
+                sample_config=sample_config)

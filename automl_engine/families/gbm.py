@@ -58,8 +58,8 @@ class _Deadline:
 class LGBMEstimator(BaseEstimator):
     """A LightGBM booster behind the scikit-learn contract.
 
-    A tenth of the training rows is held out for early stopping, so the number of trees is learnt
-    without looking at the validation fold.
+    Inside cross-validation the fold's validation rows decide when to stop adding trees (the
+    fold models are then averaged); otherwise a tenth of the training rows is held out for that.
     """
 
     def __init__(self, task="regression", params=None, categorical_features=None, n_estimators=3000,
@@ -80,7 +80,10 @@ class LGBMEstimator(BaseEstimator):
             return {"objective": "binary", "metric": "binary_logloss"}
         return {"objective": "multiclass", "metric": "multi_logloss", "num_class": int(np.max(y)) + 1}
 
-    def fit(self, X, y):
+    accepts_eval_set = True
+
+    def fit(self, X, y, eval_set=None):
+        """Train; stop adding trees when ``eval_set`` (or a tenth of the rows held out) stops improving."""
         import lightgbm
 
         X = np.asarray(X, dtype=float)
@@ -91,7 +94,12 @@ class LGBMEstimator(BaseEstimator):
         cats = list(self.categorical_features or []) if native else []
         stratify = y if self.task != "regression" and len(y) >= 50 and np.bincount(y.astype(int)).min() >= 2 else None
         callbacks = [_Deadline(self.deadline)]
-        if len(y) >= 100:
+        if eval_set is not None:
+            train = lightgbm.Dataset(X, y, categorical_feature=cats, free_raw_data=False)
+            valid = [lightgbm.Dataset(np.asarray(eval_set[0], dtype=float), np.asarray(eval_set[1]), reference=train,
+                                      categorical_feature=cats)]
+            callbacks.append(lightgbm.early_stopping(self.early_stopping_rounds, verbose=False))
+        elif len(y) >= 100:
             X_fit, X_stop, y_fit, y_stop = train_test_split(
                 X, y, test_size=0.1, random_state=self.random_state, stratify=stratify)
             train = lightgbm.Dataset(X_fit, y_fit, categorical_feature=cats, free_raw_data=False)
