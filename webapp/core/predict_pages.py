@@ -48,7 +48,9 @@ def predict_page(request, pk):
     scored, status = None, 200
     too_large = getattr(request, "upload_error", "") if request.method == "POST" else ""
     if too_large:  # the upload handler stopped a file over the size limit
-        form = PredictForm(models=choices, initial={"model": request.POST.get("model") or chosen})
+        form = PredictForm({"model": request.POST.get("model") or chosen}, models=choices)
+        form.is_valid()  # add_error needs a validated form; its "no file" error is replaced below
+        form.errors.clear()
         form.add_error("file", too_large)
         status = 413
     elif request.method == "POST" and form.is_valid():

@@ -28,6 +28,7 @@ from .dbretry import retry_db
 from .explanations import store_explanations
 from .holdout import split_for_test
 from .models import Experiment, ExperimentEvent, ModelResult
+from .tables import finite
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ def _run(experiment: Experiment) -> str:
     recorder = Recorder(experiment)
     try:
         with default_storage.open(experiment.dataset.file.name, "rb") as fh:
-            frame = read_csv(fh.read())
+            frame, _ = finite(read_csv(fh.read()))
         aml = AutoML(max_models=opts.get("max_models"), max_runtime_secs=opts.get("max_runtime_secs"),
                      nfolds=opts.get("nfolds", 5), seed=opts.get("seed", 1), sort_metric=opts.get("sort_metric"),
                      include_algos=opts.get("include_algos"), exclude_algos=opts.get("exclude_algos"),

@@ -22,6 +22,7 @@ from worker.celery_app import enqueue_experiment
 
 from .checks import target_problem
 from .fetch import FetchError, fetch
+from .tables import finite, without_sep_hint
 from .models import ApiToken, Dataset, Experiment, ModelResult
 from .uploads import max_upload_bytes, too_large_message
 
@@ -83,13 +84,17 @@ def _header_width(content: bytes) -> int:
     return max(first.count(d) + 1 for d in HEADER_DELIMITERS)
 
 
-def parse_csv(content: bytes, max_rows=None):
+def parse_csv(content: bytes, max_rows=None) -> pd.DataFrame:
     """The engine's reader, with every failure on odd bytes turned into a message."""
     try:
         return read_csv(content, max_rows=max_rows)
     except DataError as exc:
         raise InputError(str(exc)) from exc
-    except (csv.Error, ValueError, UnicodeError, OverflowError, LookupError) as exc:
+    except csv.Error as exc:
+        raise InputError("A value in this file is longer than the CSV reader allows (about 130,000 characters), "
+                         "or a quote is never closed. Check that this is a CSV table, and shorten very long "
+                         "text fields.") from exc
+    except (ValueError, UnicodeError, OverflowError, LookupError, MemoryError) as exc:
         log.warning("unreadable CSV", exc_info=True)
         raise InputError("This file could not be read as a CSV table "
                          f"({exc.__class__.__name__}). Save it as a comma-separated CSV file and try again.") from exc
@@ -111,11 +116,14 @@ def read_table(content: bytes):
 
 
 def create_dataset(owner, *, name: str, content: bytes, source_url: str = "") -> Dataset:
-    frame = read_table(content)
+    content = without_sep_hint(content)
+    frame, infinite = finite(read_table(content))
     columns = [c.to_dict() for c in profile_columns(frame)]
+    warnings = [f"'{col}' has {n} infinite values (inf, or too large to store); they are treated as missing."
+                for col, n in infinite.items()] + _dataset_warnings(frame, columns)
     dataset = Dataset(owner=owner, name=name[:255] or "dataset.csv", source_url=source_url,
                       size_bytes=len(content), n_rows=len(frame), n_cols=frame.shape[1], columns=columns,
-                      preview=_preview(frame), warnings=_dataset_warnings(frame, columns))
+                      preview=_preview(frame), warnings=warnings)
     safe_name = os.path.basename(name) or "dataset.csv"
     dataset.file.save(safe_name if safe_name.lower().endswith(".csv") else safe_name + ".csv",
                       ContentFile(content), save=False)
@@ -197,13 +205,17 @@ def load_result_model(result: ModelResult):
 
 
 def predict_csv(result: ModelResult, content: bytes) -> tuple[pd.DataFrame, dict]:
-    frame = parse_csv(content)
+    frame, _ = finite(parse_csv(without_sep_hint(content)))
     model = load_result_model(result)
     problems = model.check_input(frame)
     try:
         preds = model.predict(frame)
     except DataError as exc:
         raise InputError(str(exc)) from exc
+    except (ValueError, TypeError) as exc:
+        log.warning("scoring failed for %s", result, exc_info=True)
+        raise InputError("This file could not be scored: its columns do not hold the kinds of values the model "
+                         f"was trained on ({exc.__class__.__name__}). Check it against the training file.") from exc
     return preds, problems
 
 

@@ -29,14 +29,22 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+def _refused_upload_form(message: str) -> UploadForm:
+    """An upload form showing only why the upload was stopped (its file never arrived)."""
+    form = UploadForm({})
+    form.is_valid()
+    form.errors.clear()
+    form.add_error(None, message)
+    return form
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def home(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and upload_error(request):
-        form, status = UploadForm(), 413
-        form.add_error(None, upload_error(request))
+        form, status = _refused_upload_form(upload_error(request)), 413
     elif request.method == "POST" and form.is_valid():
         try:
             if form.cleaned_data.get("file"):
