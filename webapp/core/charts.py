@@ -270,7 +270,8 @@ def shap_summary(shap: dict, target: str, task: str, top: int = SHAP_FEATURES, s
 def _short_labels(values, limit: int = 24) -> list[str]:
     """Category names cut to fit beside a chart, unless cutting would make two of them equal."""
     full = [str(v) for v in values]
-    short = [v if len(v) <= limit else v[:limit - 1] + "…" for v in full]
+    head = limit * 2 // 3
+    short = [v if len(v) <= limit else v[:head] + "…" + v[-(limit - head - 1):] for v in full]
     return short if len(set(short)) == len(set(full)) else full
 
 

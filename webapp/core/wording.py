@@ -72,6 +72,8 @@ def metric_columns(task: str) -> tuple[str, ...]:
 def plain_error(text: str | None) -> str:
     """An error message without the Python exception class in front ("ValueError: ...")."""
     text = (text or "").strip()
+    if text.startswith("Traceback"):  # keep only the last line, the error itself
+        text = [line for line in text.splitlines() if line.strip()][-1].strip()
     stripped = _EXCEPTION_PREFIX.sub("", text, count=1).strip()
     if not stripped:
         return "It stopped with an unexpected error."
