@@ -9,11 +9,13 @@ from urllib.parse import urlparse
 
 import pandas as pd
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from automl_engine import DataError, load_model, read_csv
 from automl_engine.metrics import COLUMNS
@@ -115,6 +117,16 @@ def read_table(content: bytes):
     return frame
 
 
+def _stored_name(name: str) -> str:
+    """A short, plain file name for storage, whatever name the upload came with."""
+    stem = os.path.splitext(os.path.basename(name.replace("\\", "/")))[0]
+    try:
+        stem = get_valid_filename(stem)[:80]
+    except SuspiciousFileOperation:
+        stem = ""
+    return (stem or "dataset") + ".csv"
+
+
 def create_dataset(owner, *, name: str, content: bytes, source_url: str = "") -> Dataset:
     content = without_sep_hint(content)
     frame, infinite = finite(read_table(content))
@@ -124,9 +136,7 @@ def create_dataset(owner, *, name: str, content: bytes, source_url: str = "") ->
     dataset = Dataset(owner=owner, name=name[:255] or "dataset.csv", source_url=source_url,
                       size_bytes=len(content), n_rows=len(frame), n_cols=frame.shape[1], columns=columns,
                       preview=_preview(frame), warnings=warnings)
-    safe_name = os.path.basename(name) or "dataset.csv"
-    dataset.file.save(safe_name if safe_name.lower().endswith(".csv") else safe_name + ".csv",
-                      ContentFile(content), save=False)
+    dataset.file.save(_stored_name(name), ContentFile(content), save=False)
     dataset.save()
     return dataset
 
