@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,24 +47,30 @@ def database_url_for_workers() -> str:
 
 
 class WorkerProcess:
-    """A real ``celery worker`` process on the test database and broker."""
+    """A real ``celery worker`` process on the test database and broker.
 
-    def __init__(self, name: str = "w1", concurrency: int = 1):
+    ``env`` adds environment variables (e.g. small HEARTBEAT_SECS for fault tests, or its own
+    EXPERIMENT_QUEUE). The worker runs in its own process group, so :meth:`kill` can SIGKILL it
+    together with its pool processes, as when a machine or container dies.
+    """
+
+    def __init__(self, name: str = "w1", concurrency: int = 1, env: dict | None = None):
         self.name = name
         self.concurrency = concurrency
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
         self.log_path = ARTIFACTS / f"worker-{name}.log"
 
     def start(self, timeout: float = 60) -> "WorkerProcess":
         ARTIFACTS.mkdir(exist_ok=True)
-        env = {**os.environ, "DATABASE_URL": database_url_for_workers(), "PYTHONUNBUFFERED": "1"}
-        queue = os.environ.get("EXPERIMENT_QUEUE", "experiments")
+        env = {**os.environ, "DATABASE_URL": database_url_for_workers(), "PYTHONUNBUFFERED": "1", **self.env}
+        queue = env.get("EXPERIMENT_QUEUE", "experiments")
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", queue,
              "-c", str(self.concurrency), "-n", f"{self.name}@%h", "--loglevel", "INFO",
              "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -73,6 +80,30 @@ class WorkerProcess:
             time.sleep(0.3)
         raise RuntimeError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
 
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def _processes(self, field: int) -> list[int]:
+        """Processes whose /proc stat field (1: parent, 2: process group) is the worker's pid."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[field]) == self.proc.pid:
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def pool_pids(self) -> list[int]:
+        """The worker's pool processes (its children)."""
+        return self._processes(1)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -81,7 +112,12 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if getattr(self, "_log", None):
+        if self.proc and self._processes(2):  # pool processes left behind by an unclean shutdown
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if getattr(self, "_log", None) and not self._log.closed:
             self._log.close()
 
 
