@@ -105,14 +105,28 @@ def test_other_users_get_404_for_everything_of_the_owner_through_pages_and_api(
     assert other_api.post("/api/experiments/", json.dumps(other_body), content_type="application/json").status_code == 404
     assert other_api.get("/api/datasets/").json()["datasets"] == []
 
+    mine = Client()
+    mine.force_login(owner)
+    scored = mine.post(f"/experiments/{experiment_id}/predict/", {"file": SimpleUploadedFile("n.csv", new),
+                                                                   "model": leader})
+    predictions = re.search(rb'href="(/experiments/%d/predictions/[^"]+)"' % experiment_id, scored.content)
+    assert predictions and mine.get(predictions.group(1).decode()).status_code == 200
     pages = Client()
     pages.force_login(other_user)
-    for url in [f"/datasets/{dataset_id}/", f"/experiments/{experiment_id}/",
-                f"/experiments/{experiment_id}/status.json", f"/experiments/{experiment_id}/leader/download/",
+    for url in [f"/datasets/{dataset_id}/", f"/datasets/{dataset_id}/new-experiment/",
+                f"/datasets/{dataset_id}/target-check.json?target=y", f"/experiments/{experiment_id}/",
+                f"/experiments/{experiment_id}/status.json", f"/experiments/{experiment_id}/results/",
+                f"/experiments/{experiment_id}/leader/download/", f"/experiments/{experiment_id}/predict/",
+                predictions.group(1).decode(), f"/experiments/{experiment_id}/models/{leader}/",
+                f"/experiments/{experiment_id}/models/{leader}/charts.json",
+                f"/experiments/{experiment_id}/models/{leader}/pdp.json?feature=x1",
                 f"/experiments/{experiment_id}/models/{leader}/download/"]:
+        assert mine.get(url).status_code == 200, url
         assert pages.get(url).status_code == 404, url
     assert pages.post(f"/experiments/{experiment_id}/cancel/").status_code == 404
     assert pages.post(f"/datasets/{dataset_id}/", {"target": "y"}).status_code == 404
+    assert pages.post(f"/experiments/{experiment_id}/predict/", {"file": SimpleUploadedFile("n.csv", new)}
+                      ).status_code == 404
     assert Experiment.objects.get(pk=experiment_id).cancel_requested is False
 
 
