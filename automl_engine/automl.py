@@ -10,6 +10,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from . import events as ev
 from .checks import data_warnings
@@ -28,6 +29,7 @@ ENSEMBLE_RESERVE = 0.1  # share of a time budget kept for the stacked ensembles
 MIN_ROWS = 10
 # The random search after the first models: GBM has every other turn.
 SEARCH_ORDER = ("GBM", "XRT", "GBM", "DeepLearning", "GBM", "DRF")
+SMALL_TABLE_CELLS = 200_000
 MODEL_SHARE = 0.35  # of the remaining budget, the most one model may use
 MIN_MODEL_SECS = 5.0
 
@@ -79,12 +81,14 @@ class AutoML:
             n_rows=len(self._y), n_features=len(self.spec_.columns), planned_models=self.max_models,
             max_runtime_secs=self.max_runtime_secs, dropped_columns=dict(self.spec_.dropped),
             dropped_rows=self.dropped_rows_, warnings=list(self.warnings_)))
-        for model_id, family, config in self._plan():
-            if self._out_of_time(reserve=True) or self.stopped_early:
-                break
-            self._train_one(model_id, family, config)
-        if not self.stopped_early:
-            self._build_ensembles()
+        # Models run in parallel threads; multi-threaded BLAS inside each would only fight for the cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            for model_id, family, config in self._plan():
+                if self._out_of_time(reserve=True) or self.stopped_early:
+                    break
+                self._train_one(model_id, family, config)
+            if not self.stopped_early:
+                self._build_ensembles()
         self._rank()
         leader = self.leaderboard[0]["model_id"] if self.leaderboard else None
         self._emit(ev.RunFinished(leader=leader, n_models=len(self.models), elapsed_s=self.elapsed(),
@@ -178,6 +182,9 @@ class AutoML:
         counters = {k: itertools.count(1) for k in FAMILIES}
         first = [("GLM", 0), ("GBM", 0), ("DRF", 0), ("GBM", 1), ("XRT", 0), ("GBM", 2), ("DeepLearning", 0),
                  ("GBM", 3)]
+        if self._X.size <= SMALL_TABLE_CELLS:  # neural nets are quick and often strong on small tables
+            first.remove(("DeepLearning", 0))
+            first.insert(3, ("DeepLearning", 0))
         planned = 0
         for key, i in first:
             if key in allowed and self.task_ in FAMILIES[key].tasks:

@@ -44,7 +44,8 @@ def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by):
     if stop_by is not None and "model__deadline" in est.get_params():
         est.set_params(model__deadline=stop_by)
     model = est.named_steps["model"] if hasattr(est, "named_steps") else None
-    if getattr(model, "accepts_eval_set", False) and len(valid_idx) >= EVAL_SET_MIN_ROWS:
+    min_rows = getattr(model, "eval_set_min_rows", EVAL_SET_MIN_ROWS)
+    if getattr(model, "accepts_eval_set", False) and len(valid_idx) >= min_rows:
         # The fold's validation rows tell the model when to stop (boosting rounds, epochs). On
         # small folds that choice would flatter the out-of-fold scores, so the model holds out
         # its own rows instead.

@@ -17,8 +17,8 @@ from .base import BuildContext, Family
 
 
 class MLPEstimator(BaseEstimator):
-    def __init__(self, task="regression", hidden_layer_sizes=(128, 64), alpha=1e-3, learning_rate_init=1e-3,
-                 batch_size=256, max_epochs=200, patience=10, random_state=0, deadline=None):
+    def __init__(self, task="regression", hidden_layer_sizes=(256, 128), alpha=1e-4, learning_rate_init=3e-3,
+                 batch_size=256, max_epochs=200, patience=20, random_state=0, deadline=None):
         self.task = task
         self.hidden_layer_sizes = hidden_layer_sizes
         self.alpha = alpha
@@ -39,6 +39,7 @@ class MLPEstimator(BaseEstimator):
         return float(-np.mean(np.log(p)))
 
     accepts_eval_set = True
+    eval_set_min_rows = 0  # the fold's validation rows pick the best epoch, however few they are
 
     def fit(self, X, y, eval_set=None):
         X = np.asarray(X, dtype=float)

@@ -136,8 +136,9 @@ class LGBMEstimator(BaseEstimator):
 def make_model(ctx: BuildContext, config: dict):
     start = n_outputs_before_categorical(ctx.spec)
     cats = list(range(start, start + len(ctx.spec.categorical)))
+    rounds = 3000 if ctx.task != "multiclass" else 1500  # each multiclass round grows a tree per class
     return LGBMEstimator(task=ctx.task, params=config, categorical_features=cats, n_jobs=ctx.n_jobs,
-                         random_state=ctx.seed, deadline=ctx.deadline)
+                         random_state=ctx.seed, deadline=ctx.deadline, n_estimators=rounds)
 
 
 FAMILY = Family(key="GBM", style="tree", make_model=make_model, default_configs=DEFAULTS,
