@@ -177,14 +177,22 @@ class AutoML:
             algos = [a for a in algos if a.lower() not in unwanted]
         return algos
 
+    def _first_models(self) -> list[tuple[str, int]]:
+        """The default models, in an order that suits the table's size: (family, default config index)."""
+        if self._X.size <= SMALL_TABLE_CELLS:  # neural nets are quick and often strong on small tables
+            order = [("GLM", 0), ("GBM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("XRT", 0), ("GBM", 2),
+                     ("GBM", 3)]
+        else:  # on large tables boosting earns the time first; forests and nets come after
+            order = [("GLM", 0), ("GBM", 0), ("GBM", 1), ("GBM", 2), ("DRF", 0), ("GBM", 3), ("XRT", 0),
+                     ("DeepLearning", 0)]
+        if self.task_ == "regression":
+            order.insert(order.index(("GBM", 2)) + 1, ("GBM", 4))
+        return order
+
     def _plan(self) -> Iterator[tuple[str, object, dict]]:
         allowed = self._allowed()
         counters = {k: itertools.count(1) for k in FAMILIES}
-        first = [("GLM", 0), ("GBM", 0), ("DRF", 0), ("GBM", 1), ("XRT", 0), ("GBM", 2), ("DeepLearning", 0),
-                 ("GBM", 3)]
-        if self._X.size <= SMALL_TABLE_CELLS:  # neural nets are quick and often strong on small tables
-            first.remove(("DeepLearning", 0))
-            first.insert(3, ("DeepLearning", 0))
+        first = self._first_models()
         planned = 0
         for key, i in first:
             if key in allowed and self.task_ in FAMILIES[key].tasks:

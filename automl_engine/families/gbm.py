@@ -19,6 +19,8 @@ DEFAULTS = (
      "lambda_l2": 0.1, "native_categorical": False, "min_sum_hessian_in_leaf": 1e-4},
     {"learning_rate": 0.05, "num_leaves": 63, "min_child_samples": 10, "feature_fraction": 0.6,
      "extra_trees": True, "lambda_l2": 1.0},
+    {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 0.9,
+     "bagging_fraction": 0.9, "bagging_freq": 1, "objective": "poisson"},
 )
 
 
@@ -38,7 +40,11 @@ def sample_config(rng: np.random.Generator) -> dict:
         "cat_smooth": float(rng.choice([1.0, 10.0, 30.0])),
         "min_data_per_group": int(rng.choice([5, 20, 100])),
         "max_cat_to_onehot": int(rng.choice([4, 8, 16])),
+        "objective": str(rng.choice(["regression", "regression", "poisson", "tweedie"])),
     }
+
+
+COUNT_OBJECTIVES = ("poisson", "tweedie")
 
 
 class _Deadline:
@@ -88,9 +94,13 @@ class LGBMEstimator(BaseEstimator):
 
         X = np.asarray(X, dtype=float)
         y = np.asarray(y)
+        config = dict(self.params or {})
+        objective = config.pop("objective", None)
         params = {"verbosity": -1, "num_threads": self.n_jobs, "seed": self.random_state,
-                  "deterministic": True, "force_row_wise": True, **self._objective(y), **(self.params or {})}
+                  "deterministic": True, "force_row_wise": True, **self._objective(y), **config}
         native = params.pop("native_categorical", True)
+        if self.task == "regression" and objective in COUNT_OBJECTIVES and np.min(y) >= 0:
+            params["objective"] = objective  # counts and amounts: model the log of the mean
         cats = list(self.categorical_features or []) if native else []
         stratify = y if self.task != "regression" and len(y) >= 50 and np.bincount(y.astype(int)).min() >= 2 else None
         callbacks = [_Deadline(self.deadline)]
