@@ -249,7 +249,7 @@ class AutoML:
         try:
             oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), self._X, self._y, self._splits,
                                          self.task_, self.n_classes_, deadline, n_parallel,
-                                         self._model_deadline(started))
+                                         self._model_deadline(started), keep=family.bag_folds)
             if family.bag_folds or len(self._splits) == 1:
                 estimator = FoldAverage(fitted, self.task_, self.n_classes_) if len(fitted) > 1 else fitted[0]
             else:

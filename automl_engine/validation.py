@@ -37,7 +37,7 @@ def predict_raw(estimator, X, task: str) -> np.ndarray:
     return np.asarray(estimator.predict_proba(X), dtype=float)
 
 
-def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by):
+def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, task, keep):
     if deadline is not None and time.time() > deadline:
         raise OutOfTime()
     est = make_estimator()
@@ -54,11 +54,15 @@ def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by):
         model.fit(Xt, y[train_idx], eval_set=(prep.transform(X.iloc[valid_idx]), y[valid_idx]))
     else:
         est.fit(X.iloc[train_idx], y[train_idx])
-    return est
+    pred = predict_raw(est, X.iloc[valid_idx], task)
+    release = getattr(getattr(est, "named_steps", {}).get("model"), "release", None)
+    if not keep and release is not None:
+        release()  # the fold model is not kept: free its memory now, keep only what the refit needs
+    return est, pred
 
 
 def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, deadline: float | None,
-                   n_parallel: int = 1, fold_deadline: float | None = None):
+                   n_parallel: int = 1, fold_deadline: float | None = None, keep: bool = True):
     """Fit one estimator per fold; return (out-of-fold predictions with NaN where unseen, fold estimators).
 
     Folds run ``n_parallel`` at a time in threads (the model libraries release the GIL).
@@ -70,11 +74,12 @@ def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, dead
     shape = (len(y),) if task == "regression" else (len(y), n_classes)
     oof = np.full(shape, np.nan)
     jobs = (delayed(_fit_fold)(make_estimator, X, y, train_idx, valid_idx, deadline,
-                               _wave_deadline(i, len(splits), n_parallel, deadline, fold_deadline))
+                               _wave_deadline(i, len(splits), n_parallel, deadline, fold_deadline), task, keep)
             for i, (train_idx, valid_idx) in enumerate(splits))
-    fitted = Parallel(n_jobs=n_parallel, backend="threading")(jobs)
-    for est, (_, valid_idx) in zip(fitted, splits):
-        oof[valid_idx] = _align(predict_raw(est, X.iloc[valid_idx], task), est, n_classes, task)
+    fitted = []
+    for (est, pred), (_, valid_idx) in zip(Parallel(n_jobs=n_parallel, backend="threading")(jobs), splits):
+        oof[valid_idx] = _align(pred, est, n_classes, task)
+        fitted.append(est)
     return oof, fitted
 
 

@@ -52,6 +52,11 @@ class ForestEstimator(BaseEstimator):
             self.classes_ = self.forest_.classes_
         return self
 
+    def release(self):
+        """Drop the trees (after the out-of-fold predictions are made), keeping how many grew."""
+        self.n_grown_ = len(self.forest_.estimators_)
+        del self.forest_
+
     def predict(self, X):
         return self.forest_.predict(X)
 
@@ -64,7 +69,9 @@ class ForestEstimator(BaseEstimator):
 
 
 def forest(kind: str, ctx: BuildContext, config: dict) -> ForestEstimator:
-    params = {"max_samples": MAX_SAMPLES_ROWS / ctx.n_rows if ctx.n_rows > MAX_SAMPLES_ROWS else None}
+    large = ctx.n_rows > MAX_SAMPLES_ROWS
+    # On large tables each tree sees a sample of rows and stops at leaves of a few rows: bounded memory.
+    params = {"max_samples": MAX_SAMPLES_ROWS / ctx.n_rows if large else None, "min_samples_leaf": 3 if large else 1}
     params.update(config)
     return ForestEstimator(kind=kind, task=ctx.task, n_jobs=ctx.n_jobs, random_state=ctx.seed,
                            deadline=ctx.deadline, **params)
@@ -77,7 +84,8 @@ def sample_config(rng) -> dict:
 
 def refit_config(fitted: list, config: dict) -> dict:
     """Refit with as many trees as the folds managed to grow in their time."""
-    grown = min(len(p.named_steps["model"].forest_.estimators_) for p in fitted)
+    models = [p.named_steps["model"] for p in fitted]
+    grown = min(getattr(m, "n_grown_", None) or len(m.forest_.estimators_) for m in models)
     return {**config, "n_estimators": grown}
 
 
