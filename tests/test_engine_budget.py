@@ -1,0 +1,78 @@
+"""Time limits inside long fits, holdout validation for large tables, Excel's text export."""
+import time
+
+import numpy as np
+import pytest
+
+from automl_engine import AutoML, read_csv
+from automl_engine import validation
+from automl_engine.families import FAMILIES, BuildContext
+from automl_engine.schema import feature_spec
+from tests.helpers import synthetic
+
+
+def _context(frame, task, deadline):
+    spec = feature_spec(frame, "y")
+    return spec, BuildContext(task=task, spec=spec, n_rows=len(frame), n_classes=0 if task == "regression" else 2,
+                              seed=0, n_jobs=1, deadline=deadline)
+
+
+def test_a_forest_past_its_deadline_stops_after_its_first_chunk_of_trees():
+    frame = synthetic("regression", n=300)
+    spec, ctx = _context(frame, "regression", deadline=time.time() - 1)
+    forest = FAMILIES["DRF"].build(ctx, {"n_estimators": 200, "chunk": 10}).fit(frame[spec.columns], frame["y"])
+    assert len(forest.named_steps["model"].forest_.estimators_) == 10
+
+
+def test_boosting_past_its_deadline_stops_adding_trees():
+    frame = synthetic("binary", n=400)
+    y = (frame["y"] == "yes").astype(int).to_numpy()
+    spec, ctx = _context(frame, "binary", deadline=time.time() - 1)
+    gbm = FAMILIES["GBM"].build(ctx, {"learning_rate": 0.01}).fit(frame[spec.columns], y)
+    assert gbm.named_steps["model"].booster_.current_iteration() <= 2
+
+
+def test_a_neural_net_past_its_deadline_stops_after_one_epoch():
+    frame = synthetic("regression", n=300)
+    spec, ctx = _context(frame, "regression", deadline=time.time() - 1)
+    net = FAMILIES["DeepLearning"].build(ctx, {}).fit(frame[spec.columns], frame["y"].to_numpy())
+    assert net.named_steps["model"].net_.t_ <= 300  # samples seen: one pass over the training rows
+
+
+def test_large_tables_switch_to_a_single_holdout(monkeypatch):
+    monkeypatch.setattr(validation, "HOLDOUT_ROWS", 100)
+    aml = AutoML(max_models=2, nfolds=5, seed=1).fit(synthetic("binary", n=300), "y")
+    assert len(aml._splits) == 1
+    assert len(aml._splits[0][1]) == 60  # a fifth of the rows
+    assert aml.leaderboard and all(r["auc"] > 0.5 for r in aml.leaderboard)
+
+
+def test_reads_a_table_saved_by_excel_as_unicode_text():
+    text = "name\tamount\tok\r\nÅsa\t1,5\tyes\r\nJosé\t2,25\tno\r\nZoë\t3,0\tyes\r\n"
+    frame = read_csv(b"\xff\xfe" + text.encode("utf-16-le"))
+    assert frame["name"].tolist() == ["Åsa", "José", "Zoë"]
+    assert frame["amount"].tolist() == [1.5, 2.25, 3.0]
+
+
+def test_datetime_columns_become_parts_that_the_models_use():
+    rng = np.random.default_rng(0)
+    days = np.array("2023-01-01", dtype="datetime64[D]") + rng.integers(0, 365, 400)
+    frame = synthetic("regression", n=400)
+    frame["when"] = days.astype(str)
+    frame["y"] = frame["y"] + 5 * (days.astype("datetime64[M]").astype(int) % 12 >= 6)
+    aml = AutoML(max_models=2, nfolds=3, seed=1).fit(frame, "y")
+    assert aml.spec_.datetime == ["when"]
+    importance = {r["feature"]: r["importance"] for r in aml.explain("GBM_1")["variable_importance"]}
+    assert importance["when"] > importance["x2"]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_free_text_feeds_the_models(task):
+    frame = synthetic(task, n=300)
+    words = {"yes": "a glowing review of the product", "no": "an awful experience with this thing",
+             "low": "cold and rainy morning outside", "mid": "mild weather with some sun",
+             "high": "a very hot summer afternoon"}
+    frame["note"] = [words[v] + f" number {i}" for i, v in enumerate(frame["y"])]
+    aml = AutoML(max_models=2, nfolds=3, seed=1).fit(frame, "y")
+    assert aml.spec_.text == ["note"]
+    assert aml.leaderboard[0]["mean_per_class_error"] < 0.05  # the words give the class away
