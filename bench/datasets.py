@@ -69,7 +69,7 @@ def score(spec: Spec, y_true: pd.Series, predictions: pd.DataFrame) -> float:
 
 
 def _column(predictions: pd.DataFrame, label) -> str:
-    for candidate in (label, str(label)):
+    for candidate in (label, str(label), f"p{label}"):  # H2O writes p0, p1 for numeric labels
         if candidate in predictions.columns:
             return candidate
     raise KeyError(f"no probability column for class {label!r} in {list(predictions.columns)}")
