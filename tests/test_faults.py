@@ -187,6 +187,24 @@ def test_a_redelivered_task_does_not_touch_a_finished_experiment(owner, workers,
     assert ExperimentEvent.objects.filter(experiment_id=experiment_id).count() == events
 
 
+def test_an_experiment_made_while_the_broker_was_away_is_sent_and_run_by_a_worker(owner, workers, monkeypatch):
+    from kombu.exceptions import OperationalError as BrokerError
+
+    def broker_down(*args, **kwargs):
+        raise BrokerError("Error 111 connecting to the broker. Connection refused.")
+
+    api = api_for(owner)
+    with monkeypatch.context() as patch:
+        patch.setattr("worker.celery_app.app.send_task", broker_down)
+        experiment_id = small_run(api)
+    assert row(experiment_id).status == "queued" and row(experiment_id).enqueued_at is None
+    worker = workers("rescuer")  # its recovery pass sends it, then it runs it
+    wait_for(lambda: row(experiment_id).status in FINISHED, timeout=120, message="the run")
+    assert row(experiment_id).status == "succeeded" and row(experiment_id).enqueued_at is not None
+    assert "experiments sent" in worker.log()
+    assert_no_duplicates(experiment_id)
+
+
 def test_stop_keeps_the_models_trained_so_far_and_the_leader_downloads(owner, workers, tmp_path):
     api = api_for(owner)
     workers("solo")

@@ -221,6 +221,8 @@ def test_an_experiment_the_broker_could_not_take_waits_and_is_sent_by_the_recove
     assert recovery.recover() == {"failed": 0, "sent": 1}
     assert sent == [[experiment.pk]] and Experiment.objects.get(pk=experiment.pk).enqueued_at is not None
     assert recovery.send_unqueued() == 0  # sent once, not again
+    Experiment.objects.filter(pk=experiment.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
+    assert recovery.send_unqueued() == 1 and sent[-1] == [experiment.pk]  # waiting too long: sent again
 
 
 def test_the_web_app_answers_503_while_the_database_is_unreachable(owner, owner_api, monkeypatch):

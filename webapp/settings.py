@@ -154,6 +154,9 @@ DEFER_SECS = env_int("DEFER_SECS", 10)
 # every RECOVERY_SECS.
 HEARTBEAT_SECS = env_int("HEARTBEAT_SECS", 10)
 RECOVERY_SECS = env_int("RECOVERY_SECS", 60)
+# An experiment still waiting this long after it was sent is sent again (the claim makes the
+# second delivery harmless), in case its message was lost.
+QUEUED_RESEND_SECS = env_int("QUEUED_RESEND_SECS", 1800)
 # Seconds the worker keeps retrying a database write during a run before giving up on the run.
 DB_RETRY_SECS = env_int("DB_RETRY_SECS", 60)
 

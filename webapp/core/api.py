@@ -16,7 +16,7 @@ from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_f
 from .csvsafe import header_safe, spreadsheet_safe
 from .recovery import reap_stale
 from .status import experiment_payload
-from .uploads import too_large_message, upload_error
+from .uploads import upload_error
 from .views import model_file_response
 
 TASKS = ("auto", "regression", "binary", "multiclass")
@@ -47,12 +47,19 @@ def api_view(methods):
             except services.InputError as exc:
                 return error(str(exc), exc.status)
             except RequestDataTooBig:
-                return error(too_large_message(), 413)
+                return error("The request is too large. Send a CSV file in the multipart field 'file'; other "
+                             f"fields and JSON bodies are limited to {_body_limit_mb()} MB.", 413)
             except (MultiPartParserError, BadRequest, SuspiciousOperation):
                 return error("The request could not be read: send a multipart form with the file in the field "
                              "'file', or a JSON object.", 400)
         return wrapper
     return decorate
+
+
+def _body_limit_mb() -> str:
+    from django.conf import settings
+
+    return f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024):g}"
 
 
 def _checked_call(view, request, *args, **kwargs):

@@ -16,6 +16,7 @@ import socket
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import Experiment
@@ -92,15 +93,19 @@ def reap_stale(queryset=None) -> int:
 
 
 def send_unqueued() -> int:
-    """Send the experiments whose first sending failed (the broker was away). Returns how many."""
+    """Send the experiments whose sending failed (the broker was away), and those waiting since
+    longer than QUEUED_RESEND_SECS (their message may have been lost with a worker or a broker
+    that kept no copy; a second one is harmless, the claim runs it once). Returns how many."""
     from .services import send_experiment
 
-    cutoff = timezone.now() - timedelta(seconds=SEND_GRACE_SECS)
-    ids = Experiment.objects.filter(status=Experiment.Status.QUEUED, enqueued_at__isnull=True,
-                                    created_at__lt=cutoff).values_list("pk", flat=True)
-    return sum(send_experiment(pk) for pk in list(ids))
+    now = timezone.now()
+    waiting = Experiment.objects.filter(status=Experiment.Status.QUEUED, cancel_requested=False)
+    unsent = Q(enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=SEND_GRACE_SECS))
+    forgotten = Q(enqueued_at__lt=now - timedelta(seconds=settings.QUEUED_RESEND_SECS))
+    ids = list(waiting.filter(unsent | forgotten).values_list("pk", flat=True))
+    return sum(send_experiment(pk) for pk in ids)
 
 
 def recover() -> dict:
-    """One recovery pass: stale runs marked failed, unsent experiments sent."""
+    """One recovery pass: stale runs marked failed, unsent or forgotten experiments sent."""
     return {"failed": reap_stale(), "sent": send_unqueued()}
