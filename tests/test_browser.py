@@ -1,6 +1,9 @@
-"""A user in Debian chromium: sign up, upload the wine file, watch the leaderboard fill, download the leader."""
+"""People in Debian chromium walk every page on a regression, a binary and a multiclass dataset, with a
+real worker; each page is saved as a desktop (1280 px) and a phone (390 px) screenshot in test-artifacts/."""
+import io
 import os
 import shutil
+import time
 
 import pandas as pd
 import pytest
@@ -12,10 +15,12 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pyte
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
+RUN_TIMEOUT = 240_000
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def page():
+def browser():
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is required in CI (scripts/install-chromium.sh)")
@@ -25,61 +30,166 @@ def page():
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(30_000)
-        yield pg
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = launched.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(30_000)
+        yield context
         context.close()
-        browser.close()
+        launched.close()
 
 
-def shot(page, name):
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def page(browser):
+    return browser.new_page()
 
 
-def test_upload_train_watch_and_download_in_the_browser(page, live_server, worker_process, tmp_path):
-    page.goto(f"{live_server.url}/signup/")
-    page.fill("#id_username", "wine-lover")
-    page.fill("#id_password1", "a-long-passphrase-9")
-    page.fill("#id_password2", "a-long-passphrase-9")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+def reveal(pg):
+    """Scroll through the page so the charts drawn on approach are drawn."""
+    height = pg.evaluate("document.body.scrollHeight")
+    for y in range(0, height + 900, 700):
+        pg.evaluate(f"window.scrollTo(0, {y})")
+        pg.wait_for_timeout(60)
+    pg.evaluate("window.scrollTo(0, 0)")
+    pg.wait_for_timeout(300)
 
-    page.set_input_files("#id_file", str(DATA / "wine_quality_train.csv"))
-    page.click("#upload-form button[type=submit]")
+
+def capture(pg, path):
+    """The whole page as one picture: the window is made as tall as the page, then shot. (Chromium's
+    own full-page capture beyond the window can stall on long pages full of charts under load.)"""
+    size = pg.viewport_size
+    height = min(pg.evaluate("document.documentElement.scrollHeight"), 16000)
+    pg.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
+    pg.wait_for_timeout(600)
+    pg.screenshot(path=str(path), timeout=60_000)
+    pg.set_viewport_size(size)
+
+
+def shot(pg, name, reopen=True):
+    """The page as it is (desktop), and on a phone-sized screen: the same address opened again, or (for a
+    page that answers a form) the same page narrowed."""
+    reveal(pg)
+    capture(pg, ARTIFACTS / f"{name}.png")
+    phone = pg.context.new_page() if reopen else pg
+    phone.set_viewport_size(PHONE)
+    if reopen:
+        phone.bring_to_front()  # a tab in the background may not paint, and a screenshot waits for paint
+        phone.goto(pg.url)
+        phone.wait_for_load_state("networkidle")
+    reveal(phone)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, f"{name} is wider than a phone"
+    capture(phone, ARTIFACTS / f"{name}-phone.png")
+    if reopen:
+        phone.close()
+        pg.bring_to_front()
+    else:
+        pg.set_viewport_size({"width": 1280, "height": 900})
+
+
+def sign_up(pg, base, name):
+    pg.goto(f"{base}/signup/")
+    pg.fill("#id_username", name)
+    pg.fill("#id_password1", "a-long-passphrase-9")
+    pg.fill("#id_password2", "a-long-passphrase-9")
+    pg.click("button[type=submit]")
+    pg.wait_for_url(f"{base}/")
+
+
+def upload(pg, path):
+    pg.set_input_files("#id_file", str(path))
+    pg.click("#upload-form button[type=submit]")
+    pg.wait_for_selector("#preview")
+
+
+def plotted(pg, scope: str) -> list[dict]:
+    """For each drawn chart in scope: its titles, help line, trace count and the most points in a trace."""
+    return pg.evaluate("""scope => Array.from(document.querySelectorAll(scope + ' figure.chart')).map(f => {
+        const plot = f.querySelector('.js-plotly-plot');
+        const n = plot ? Math.max(0, ...plot.data.map(t => (t.x || t.z || []).length)) : 0;
+        return {key: f.dataset.chart, title: plot ? plot.layout.title.text : null, traces: plot ? plot.data.length : 0,
+                points: n, help: f.querySelector('figcaption').textContent,
+                xtitle: plot ? plot.layout.xaxis.title.text : null, ytitle: plot ? plot.layout.yaxis.title.text : null};
+    })""", scope)
+
+
+def assert_charts_drawn(charts, keys):
+    by_key = {c["key"]: c for c in charts}
+    for key in keys:
+        chart = by_key.get(key)
+        assert chart, f"chart {key} missing from {list(by_key)}"
+        assert chart["title"] and chart["xtitle"] and chart["ytitle"] and chart["help"], chart
+        assert chart["traces"] >= 1 and chart["points"] >= 2, chart
+
+
+def wait_for_status(pg, word, timeout=RUN_TIMEOUT):
+    pg.wait_for_function(f"document.getElementById('status').textContent.trim() === '{word}'", timeout=timeout)
+
+
+def wait_for_model_charts(pg, count):
+    pg.wait_for_function(f"document.querySelectorAll('#model-charts figure.chart').length >= {count}")
+    reveal(pg)
+    pg.wait_for_function(f"document.querySelectorAll('#model-charts figure.chart .js-plotly-plot').length >= {count}")
+
+
+def test_regression_with_the_one_click_wine_sample(page, live_server, worker_process, tmp_path):
+    base = live_server.url
+    sign_up(page, base, "wine-lover")
+    shot(page, "01-home-empty")
+    page.click("#sample-form button")
     page.wait_for_selector("#preview")
     assert page.locator("#preview tbody tr").count() == 10
     assert page.locator("#columns tbody tr").count() == 13
     assert "numeric" in page.locator("#columns tbody tr", has_text="quality").inner_text()
     assert "categorical" in page.locator("#columns tbody tr", has_text="type").inner_text()
-    shot(page, "01-dataset")
+    reveal(page)
+    distributions = plotted(page, "#distributions")
+    assert len(distributions) == 13 and all(d["points"] >= 2 for d in distributions)
+    assert page.locator("#id_target").input_value() == "quality"
+    page.wait_for_function("document.getElementById('task-inferred').textContent.includes('predict a number')")
+    shot(page, "02-dataset-wine")
 
-    page.select_option("#id_target", "quality")
     page.check("input[name=budget][value=custom]")
-    page.fill("#id_max_models", "5")
+    page.fill("#id_max_runtime_secs", "")
+    page.fill("#id_max_models", "3")
+    page.click("#advanced summary")
+    page.fill("#id_nfolds", "3")
+    page.fill("#id_test_split", "20")
     page.click("#experiment-form button[type=submit]")
     page.wait_for_selector("#leaderboard")
 
-    # Rows must appear while the run is still going, without a reload.
-    page.wait_for_function(
-        "document.querySelectorAll('#leaderboard tbody tr').length >= 1 && "
-        "document.getElementById('status').textContent.trim() === 'running'", timeout=120_000)
-    rows_while_running = page.locator("#leaderboard tbody tr").count()
-    assert rows_while_running >= 1
-    shot(page, "02-running")
+    # Rows appear while the run goes on, without a reload.
+    page.wait_for_function("document.querySelectorAll('#leaderboard tbody tr').length >= 1 && "
+                           "document.getElementById('status').textContent.trim() === 'running'", timeout=RUN_TIMEOUT)
+    assert "models done" in page.locator("#progress-text").inner_text()
+    capture(page, ARTIFACTS / "03-experiment-running.png")
 
-    page.wait_for_function("document.getElementById('status').textContent.trim() === 'succeeded'",
-                           timeout=240_000)
+    wait_for_status(page, "succeeded")
+    page.wait_for_selector("#leader-card")
+    assert "Predicts quality within ±" in page.locator("#leader-score").inner_text()
     rows = page.locator("#leaderboard tbody tr")
-    assert rows.count() >= 5  # GLM, DRF, GBM, XRT, GBM_2 and the ensembles
+    assert rows.count() >= 4  # GLM, DRF, GBM and the ensembles
     assert "leader" in rows.first.get_attribute("class").split()
-    names = " ".join(rows.all_inner_texts())
-    for algo in ("GLM_1", "DRF_1", "GBM_1"):
-        assert algo in names
-    assert page.locator("#leader-card").is_visible()
-    assert "load_model" in page.locator("#leader-card pre").inner_text()
-    shot(page, "03-finished")
+    wait_for_model_charts(page, 4)
+    assert_charts_drawn(plotted(page, "#model-charts"), ["importance", "actual-vs-predicted", "residuals", "shap"])
+    assert_charts_drawn(plotted(page, "#compare"), ["accuracy-vs-speed", "importance-heatmap", "model-correlation"])
+    assert page.locator("#events li").count() >= 5
+
+    # Partial dependence for a column the run did not precompute, computed on demand.
+    options = page.locator("#pdp-feature option").all_inner_texts()
+    page.select_option("#pdp-feature", options[-1])
+    page.wait_for_function(f"Array.from(document.querySelectorAll('.pdp .js-plotly-plot')).some("
+                           f"p => p.layout.title.text.includes({options[-1]!r}))")
+
+    # Sorting by prediction time orders the rows by it.
+    page.click("#leaderboard th button:text('ms / row')")
+    times = [float(t) for t in page.locator("#leaderboard tbody tr td:nth-last-child(2)").all_inner_texts()]
+    assert times == sorted(times)
+
+    # Clicking another model's row shows its charts.
+    other = page.locator("#leaderboard tbody tr", has_text="GLM_1")
+    other.click(position={"x": 5, "y": 5})
+    page.wait_for_function("document.getElementById('model-charts').dataset.modelId === 'GLM_1'")
+    wait_for_model_charts(page, 4)
+    shot(page, "04-results-wine")
 
     with page.expect_download() as info:
         page.click("#leader-download")
@@ -87,5 +197,116 @@ def test_upload_train_watch_and_download_in_the_browser(page, live_server, worke
     info.value.save_as(path)
     model = load_model(path)
     test = pd.read_csv(DATA / "wine_quality_test.csv")
-    preds = model.predict(test)
-    assert len(preds) == len(test) and preds["predict"].between(3, 9).all()
+    assert model.predict(test)["predict"].between(3, 9).all()
+
+    page.click("#leader-id")
+    page.wait_for_selector("#cv-metrics")
+    assert "Test rows" in page.locator("#cv-metrics").inner_text()  # 20% of the rows were kept aside
+    assert "load_model" in page.locator("#python-snippet").inner_text()
+    wait_for_model_charts(page, 4)
+    shot(page, "05-model-wine")
+
+    page.click("#model-predict")
+    page.set_input_files("#id_file", str(DATA / "wine_quality_test.csv"))
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#predictions-table")
+    assert page.locator("#predictions-table tbody tr").count() == 100
+    assert "off by ±" in page.locator("#predict-summary").inner_text()
+    with page.expect_download() as info:
+        page.click("#download-predictions")
+    predictions = pd.read_csv(info.value.path())
+    assert len(predictions) == len(test) and predictions["predict"].between(3, 9).all()
+    shot(page, "06-predict-wine", reopen=False)
+
+    page.goto(f"{base}/")
+    assert "on average" in page.locator("#experiments").inner_text()
+    shot(page, "07-home")
+
+
+def test_binary_titanic_stopped_early_keeps_its_models_and_explains_them(page, live_server, worker_process):
+    base = live_server.url
+    sign_up(page, base, "historian")
+    upload(page, DATA / "titanic.csv")
+    assert "'PassengerId' will not be used" in page.locator("#dataset-warnings").inner_text()
+    page.select_option("#id_target", "Survived")
+    page.wait_for_function("document.getElementById('task-inferred').textContent.includes('two outcomes')")
+    page.wait_for_function("document.getElementById('target-warnings').textContent.includes('PassengerId')")
+    page.click("#advanced summary")
+    # Ranking measures that do not fit a yes/no target are hidden.
+    assert page.locator("#id_sort_metric optgroup[label=Regression]").get_attribute("disabled") is not None
+    page.fill("#id_nfolds", "3")
+    page.click("#experiment-form button[type=submit]")  # the quick preset: one minute
+
+    page.wait_for_function("document.querySelectorAll('#leaderboard tbody tr').length >= 2", timeout=RUN_TIMEOUT)
+    kept = page.locator("#leaderboard tbody tr").count()
+    page.click("#stop-form button")
+    wait_for_status(page, "stopped")
+    page.wait_for_selector("#leader-card")
+    assert page.locator("#leaderboard tbody tr").count() >= kept
+    assert not page.locator("#stop-form").is_visible()
+    assert "ranks a random '1' row above a random '0' row" in page.locator("#leader-score").inner_text()
+    wait_for_model_charts(page, 5)
+    charts = plotted(page, "#model-charts")
+    assert_charts_drawn(charts, ["importance", "confusion-matrix", "roc", "pr", "shap"])
+    shot(page, "08-results-titanic-stopped")
+
+    page.click("#predict-link")
+    frame = pd.read_csv(DATA / "titanic.csv").drop(columns=["Survived"]).head(30)
+    path = ARTIFACTS / "titanic-new-passengers.csv"
+    frame.to_csv(path, index=False)
+    page.set_input_files("#id_file", str(path))
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#predictions-table")
+    headers = page.locator("#predictions-table thead th").all_inner_texts()
+    assert headers == ["row", "predicted Survived", "probability of '0'", "probability of '1'"]
+    assert page.locator("#predictions-table tbody tr").count() == 30
+    shot(page, "09-predict-titanic", reopen=False)
+
+
+def test_multiclass_cars_with_advanced_settings_and_a_bad_file(page, live_server, worker_process):
+    base = live_server.url
+    sign_up(page, base, "car-buyer")
+    upload(page, DATA / "car_evaluation.csv")
+    page.select_option("#id_target", "class")
+    page.wait_for_function("document.getElementById('task-inferred').textContent.includes('category')")
+    page.check("input[name=budget][value=custom]")
+    page.fill("#id_max_runtime_secs", "")
+    page.fill("#id_max_models", "3")
+    page.click("#advanced summary")
+    page.fill("#id_nfolds", "3")
+    page.select_option("#id_sort_metric", "multiclass:logloss")
+    for algo in ("GBM", "DeepLearning"):
+        page.uncheck(f"input[name=algos][value={algo}]")
+    shot(page, "10-new-experiment-cars")
+    page.click("#experiment-form button[type=submit]")
+
+    wait_for_status(page, "succeeded")
+    page.wait_for_selector("#leader-card")
+    assert "Log loss" in page.locator("#sort-metric").inner_text()
+    names = " ".join(page.locator("#leaderboard tbody tr").all_inner_texts())
+    assert "GLM_1" in names and "GBM" not in names
+    wait_for_model_charts(page, 5)
+    charts = {c["key"]: c for c in plotted(page, "#model-charts")}
+    assert_charts_drawn(list(charts.values()), ["importance", "confusion-matrix", "roc", "pr", "shap"])
+    assert charts["roc"]["traces"] == 5  # one curve per class and the guessing line
+    labels = page.evaluate("document.querySelector('[data-chart=confusion-matrix] .js-plotly-plot').data[0].x")
+    assert sorted(labels) == ["acc", "good", "unacc", "vgood"]
+    shot(page, "11-results-cars")
+
+    page.click("#predict-link")
+    bad = ARTIFACTS / "not-a-table.csv"
+    bad.write_bytes(b"\x00\x01\x02 this is not a table \xff\xfe")
+    page.set_input_files("#id_file", str(bad))
+    page.click("#predict-form button[type=submit]")
+    message = page.locator("#predict-form .error").inner_text()
+    assert "not a CSV" in message and "Traceback" not in page.content()
+    cars = pd.read_csv(DATA / "car_evaluation.csv").head(20)
+    cars.loc[:1, "buying"] = "free"
+    path = ARTIFACTS / "cars-new.csv"
+    cars.to_csv(path, index=False)
+    page.set_input_files("#id_file", str(path))
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#predictions-table")
+    assert "'buying' has values never seen in training: 'free' (2 rows)" in page.locator("#input-notes").inner_text()
+    assert len(page.locator("#predictions-table thead th").all_inner_texts()) == 3 + 4  # row, actual, predicted, 4 classes
+    shot(page, "12-predict-cars", reopen=False)

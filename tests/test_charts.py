@@ -83,8 +83,9 @@ def test_shap_summary_draws_one_dot_per_row_and_column(run):
     chart = charts.shap_summary(shap, "y", task)
     dots = sum(len(t["x"]) for t in chart["data"])
     assert dots == len(shap["values"]) * len(shap["features"])
-    numeric = chart["data"][0]
+    numeric = [t for t in chart["data"] if t["name"] == "numeric values"][0]
     assert all(0 <= c <= 1 for c in numeric["marker"]["color"])
+    assert len(numeric["x"]) >= len(shap["values"])  # x1 is a number in every row
     assert set(chart["layout"]["yaxis"]["ticktext"]) == set(shap["features"])
 
 
@@ -155,3 +156,10 @@ def test_python_exception_names_are_taken_out_of_messages():
     assert plain_error("Traceback (most recent call last):\n  File x\nValueError: boom\n") == "boom"
     assert plain_error("") == "It stopped with an unexpected error."
     assert without_exception_names("GBM_1 failed: KeyError: 'x'") == "GBM_1 failed: 'x'"
+
+
+def test_shap_summary_of_categories_only_has_no_empty_trace_or_colour_scale():
+    shap = {"method": "tree_shap", "features": ["colour", "size"], "values": [[0.5, -0.1], [-0.2, 0.3]],
+            "feature_values": [["red", "blue"], ["big", "small"]], "base_value": 0.0, "class": "yes"}
+    chart = charts.shap_summary(shap, "y", "binary")
+    assert [t["name"] for t in chart["data"]] == ["categories or missing"] and len(chart["data"][0]["x"]) == 4

@@ -26,13 +26,13 @@
       var extra = (out.title.text.match(/<br>/g) || []).length;
       if (extra && out.margin) out.margin.t = (out.margin.t || 48) + 16 * extra;
     }
+    // Axis titles sit over the plot area, narrower than the figure: wrap them shorter, in a smaller font.
     if (out.xaxis && out.xaxis.title) {
-      out.xaxis.title.text = wrap(out.xaxis.title.text, chars);
+      out.xaxis.title.text = wrap(out.xaxis.title.text, Math.max(16, Math.floor(width / 11)));
+      out.xaxis.title.font = {size: 11};
       if (out.xaxis.title.text.indexOf("<br>") >= 0 && out.showlegend && out.legend) out.legend.y = -0.34;
     }
-    if (out.yaxis && out.yaxis.title) {
-      out.yaxis.title.text = wrap(out.yaxis.title.text, Math.max(18, Math.floor((out.height || 380) / 9)));
-    }
+    if (out.yaxis && out.yaxis.title) out.yaxis.title.font = {size: 11};
     return out;
   }
 
@@ -42,8 +42,16 @@
       return;
     }
     var width = target.clientWidth || 600;
-    var layout = width < 560 ? fitted(chart.layout, width) : chart.layout;
-    window.Plotly.newPlot(target, chart.data, layout, CONFIG);
+    var narrow = width < 560;
+    var data = chart.data;
+    if (narrow) {  // colour bar titles take room a phone does not have; "low" and "high" stay
+      data = JSON.parse(JSON.stringify(chart.data));
+      data.forEach(function (t) {
+        var bar = (t.marker && t.marker.colorbar) || t.colorbar;
+        if (bar && bar.title) bar.title.text = "";
+      });
+    }
+    window.Plotly.newPlot(target, data, narrow ? fitted(chart.layout, width) : chart.layout, CONFIG);
   }
 
   // Charts far below the fold are drawn when they come near the screen (pages can hold dozens).

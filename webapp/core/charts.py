@@ -235,17 +235,16 @@ def shap_summary(shap: dict, target: str, task: str, top: int = SHAP_FEATURES, s
             point["text"].append(f"{features[j]} = {shown}<br>effect {values[i, j]:+.3g}")
             if point is coloured:
                 point["color"].append(colors[i])
-    num_x, num_y, num_c, num_t = coloured["x"], coloured["y"], coloured["color"], coloured["text"]
-    cat_x, cat_y, cat_t = grey["x"], grey["y"], grey["text"]
-    data = [{"type": "scatter", "mode": "markers", "x": num_x, "y": num_y, "text": num_t, "name": "numeric values",
-             "hovertemplate": "%{text}<extra></extra>",
-             "marker": {"size": 5, "opacity": 0.75, "color": num_c, "cmin": 0, "cmax": 1,
-                        "colorscale": [[0, "#2563eb"], [0.5, "#a78bfa"], [1, "#dc2626"]], "showscale": True,
-                        "colorbar": {"title": {"text": "column value", "side": "right"}, "tickvals": [0, 1],
-                                     "ticktext": ["low", "high"],
-                                     "thickness": 10, "len": 0.6}}}]
-    if cat_x:
-        data.append({"type": "scatter", "mode": "markers", "x": cat_x, "y": cat_y, "text": cat_t,
+    data = []
+    if coloured["x"]:
+        data.append({"type": "scatter", "mode": "markers", "x": coloured["x"], "y": coloured["y"],
+                     "text": coloured["text"], "name": "numeric values", "hovertemplate": "%{text}<extra></extra>",
+                     "marker": {"size": 5, "opacity": 0.75, "color": coloured["color"], "cmin": 0, "cmax": 1,
+                                "colorscale": [[0, "#2563eb"], [0.5, "#a78bfa"], [1, "#dc2626"]], "showscale": True,
+                                "colorbar": {"title": {"text": "column value", "side": "right"}, "tickvals": [0, 1],
+                                             "ticktext": ["low", "high"], "thickness": 10, "len": 0.6}}})
+    if grey["x"]:
+        data.append({"type": "scatter", "mode": "markers", "x": grey["x"], "y": grey["y"], "text": grey["text"],
                      "name": "categories or missing", "hovertemplate": "%{text}<extra></extra>",
                      "marker": {"size": 5, "opacity": 0.6, "color": "#64748b"}})
     if task == "regression":
