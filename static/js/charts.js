@@ -33,6 +33,7 @@
       if (out.xaxis.title.text.indexOf("<br>") >= 0 && out.showlegend && out.legend) out.legend.y = -0.34;
     }
     if (out.yaxis && out.yaxis.title) out.yaxis.title.font = {size: 11};
+    if (out.xaxis && out.xaxis.type !== "category") out.xaxis.nticks = 5;
     return out;
   }
 

@@ -178,7 +178,7 @@ def roc_curves(roc: list[dict]) -> dict | None:
     return chart("roc", "ROC curve" + ("" if single else "s, one class against the rest"),
                  f"The closer a curve bends to the top-left corner, the better the model separates the classes"
                  f"{positive}; the dashed diagonal is guessing.", data,
-                 "false positive rate (share of negatives flagged)", "true positive rate (share of positives found)",
+                 "share of negatives flagged (false positive rate)", "share of positives found",
                  xaxis={"range": [0, 1]}, yaxis={"range": [0, 1.02]}, showlegend=True, height=420)
 
 
@@ -193,7 +193,7 @@ def pr_curves(pr: list[dict]) -> dict | None:
     return chart("pr", "Precision-recall curve" + ("" if single else "s"),
                  "Moving right, the model finds more of the positive rows (recall); the height shows how many of "
                  "the rows it flags are really positive (precision). Higher is better.", data,
-                 "recall (share of positives found)", "precision (share of flagged rows that are positive)",
+                 "share of positives found (recall)", "share of flagged rows that are right",
                  xaxis={"range": [0, 1]}, yaxis={"range": [0, 1.02]}, showlegend=True, height=420)
 
 
@@ -342,18 +342,24 @@ def pdp_charts(explanation: dict | None, task: str, target: str) -> dict[str, di
 
 # -- across models ----------------------------------------------------------------------------------
 
+def model_label(model_id: str) -> str:
+    """Model ids short enough to sit beside a heatmap on a phone: StackedEnsemble_AllModels_1 -> SE_AllModels_1."""
+    return model_id.replace("StackedEnsemble_", "SE_")
+
+
 def importance_heatmap(heatmap: dict, top: int = HEATMAP_FEATURES) -> dict | None:
     models, features, values = heatmap.get("models") or [], heatmap.get("features") or [], heatmap.get("values")
     if not models or not features:
         return None
     features = features[:top]
     z = [row[:top] for row in values]
-    data = [{"type": "heatmap", "z": z, "x": features, "y": models, "colorscale": SEQUENTIAL, "zmin": 0, "zmax": 1,
+    data = [{"type": "heatmap", "z": z, "x": features, "y": [model_label(m) for m in models], "colorscale": SEQUENTIAL,
+             "zmin": 0, "zmax": 1,
              "colorbar": {"title": {"text": "importance"}, "thickness": 10},
              "hovertemplate": "%{y}<br>%{x}: %{z:.2f}<extra></extra>"}]
     return chart("importance-heatmap", "Which columns matter to each model",
                  "Darker cells: that column matters more to that model (1 = its most important column). Columns "
-                 "are ordered by importance over all models.", data, "column", "model",
+                 "are ordered by importance over all models; SE = stacked ensemble.", data, "column", "model",
                  height=max(260, 150 + 30 * len(models)),
                  xaxis={"type": "category", "tickangle": -35, "gridcolor": "rgba(0,0,0,0)"},
                  yaxis={"type": "category", "autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"})
@@ -365,13 +371,14 @@ def model_correlation(corr: dict) -> dict | None:
         return None
     measure = corr.get("measure") or "correlation of predictions"
     low = min(min(row) for row in matrix)
-    data = [{"type": "heatmap", "z": matrix, "x": models, "y": models, "colorscale": "Viridis",
+    labels = [model_label(m) for m in models]
+    data = [{"type": "heatmap", "z": matrix, "x": labels, "y": labels, "colorscale": "Viridis",
              "zmin": min(low, 0.9), "zmax": 1, "texttemplate": "%{z:.2f}",
              "colorbar": {"title": {"text": "similarity"}, "thickness": 10},
              "hovertemplate": "%{y} and %{x}: %{z:.3f}<extra></extra>"}]
     return chart("model-correlation", "How alike the models' predictions are",
                  f"Each cell is the {measure} between two models (1 = they predict the same). Models that "
-                 "differ make errors in different places, which is what stacked ensembles exploit.", data,
+                 "differ make errors in different places, which stacked ensembles (SE) exploit.", data,
                  "model", "model", height=max(300, 170 + 34 * len(models)),
                  xaxis={"type": "category", "tickangle": -35, "gridcolor": "rgba(0,0,0,0)"},
                  yaxis={"type": "category", "autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"})

@@ -24,7 +24,7 @@ SAMPLES = {
 }
 TYPE_HELP = {
     "numeric": "numbers", "categorical": "categories", "boolean": "yes / no", "datetime": "dates",
-    "text": "free text (not used)", "id": "an ID (not used)", "constant": "always the same (not used)",
+    "text": "free text (learnt from its words)", "id": "an ID (not used)", "constant": "always the same (not used)",
 }
 
 

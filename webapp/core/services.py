@@ -52,8 +52,10 @@ class LimitReached(InputError):
 def _dataset_warnings(frame: pd.DataFrame, columns: list[dict]) -> list[str]:
     out = []
     for col in columns:
-        if col["type"] in ("id", "constant", "text"):
+        if col["type"] in ("id", "constant"):
             out.append(f"'{col['name']}' will not be used: {col['reason']}.")
+        elif col["type"] == "text":
+            out.append(f"'{col['name']}' is {col['reason'] or 'free text'}.")
         elif col["type"] == "categorical" and col["distinct"] > 50:
             out.append(f"'{col['name']}' has {col['distinct']} different values (high cardinality); rare values "
                        "are grouped together.")
@@ -62,9 +64,11 @@ def _dataset_warnings(frame: pd.DataFrame, columns: list[dict]) -> list[str]:
                        "models treat missing values as information.")
     dups = int(frame.duplicated().sum())
     if dups:
-        out.append(f"{dups} rows are exact duplicates of other rows.")
+        out.append(f"{dups} rows are exact duplicates of other rows. They are kept; if they are the same record "
+                   "entered twice, remove them from the file, as they make the scores look better than they are.")
     if len(frame) < 50:
-        out.append(f"Only {len(frame)} rows: models trained on so little data are unreliable.")
+        out.append(f"Only {len(frame)} rows: models trained on so little data are unreliable. Every row is used "
+                   "for both training and scoring (cross-validation), but expect the scores to vary.")
     return out
 
 
