@@ -85,6 +85,8 @@ def as_target(series: pd.Series) -> dict:
         task, reason = infer_task(series)
     except DataError as exc:
         return {"error": str(exc)}
+    except Exception:  # inference is a hint; the run checks the target again
+        return {}
     return {"task": task, "reason": reason}
 
 
@@ -102,7 +104,11 @@ def ensure_profile(dataset: Dataset) -> Dataset:
         col = dict(col)
         if col["name"] in frame.columns:
             series = frame[col["name"]]
-            col["distribution"] = distribution(series, col["type"])
+            try:
+                col["distribution"] = distribution(series, col["type"])
+            except Exception:  # an odd column gets no chart rather than breaking the page
+                log.warning("no distribution for column %r of dataset %s", col["name"], dataset.pk, exc_info=True)
+                col["distribution"] = None
             col["as_target"] = as_target(series)
         columns.append(col)
     Dataset.objects.filter(pk=dataset.pk).update(columns=columns)

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import services
-from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
+from .access import get_experiment_for_user, get_leader_for_user, get_result_for_user
 from .forms import UploadForm
 from .insights import experiment_context
 from .recovery import reap_stale
