@@ -127,7 +127,8 @@ class AutoML:
         if target not in frame.columns:
             raise DataError(f"The target column '{target}' is not in the data. Columns: "
                             + ", ".join(map(str, frame.columns[:30])))
-        keep = frame[target].notna()
+        values = frame[target]
+        keep = values.notna() & ~values.isin([np.inf, -np.inf])
         self.dropped_rows_ = int((~keep).sum())
         frame = frame.loc[keep].reset_index(drop=True)
         if len(frame) < MIN_ROWS:

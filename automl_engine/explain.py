@@ -37,7 +37,7 @@ def _loss(model: TrainedModel, raw: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(p)))
 
 
-def variable_importance(model: TrainedModel, frame: pd.DataFrame, y: np.ndarray, max_rows: int = 1000,
+def variable_importance(model: TrainedModel, frame: pd.DataFrame, y: np.ndarray, max_rows: int = 500,
                         seed: int = 0) -> list[dict]:
     """Permutation importance on the raw columns: how much worse the model gets when a column is shuffled.
 

@@ -25,8 +25,11 @@ DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour", "dayofyear")
 TRUE_VALUES = {"true", "yes", "t", "y", "1", "1.0"}
 
 
+LARGEST = 1e15  # beyond this, values are clipped: no real measurement needs more and scaling would overflow
+
+
 class ToNumber(BaseEstimator, TransformerMixin):
-    """Coerce columns to floats; anything unparseable becomes missing."""
+    """Coerce columns to floats; anything unparseable or infinite becomes missing, huge values are clipped."""
 
     def fit(self, X, y=None):
         self.n_features_in_ = X.shape[1]
@@ -34,7 +37,9 @@ class ToNumber(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         frame = pd.DataFrame(X)
-        return frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        values[np.isinf(values)] = np.nan
+        return np.clip(values, -LARGEST, LARGEST)
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(input_features, dtype=object)

@@ -76,3 +76,14 @@ def test_free_text_feeds_the_models(task):
     aml = AutoML(max_models=2, nfolds=3, seed=1).fit(frame, "y")
     assert aml.spec_.text == ["note"]
     assert aml.leaderboard[0]["mean_per_class_error"] < 0.05  # the words give the class away
+
+
+def test_infinite_and_huge_numbers_do_not_break_training():
+    frame = synthetic("regression", n=200)
+    frame.loc[:4, "x2"] = np.inf
+    frame.loc[5:9, "x2"] = 1e308
+    frame.loc[10, "y"] = np.inf
+    seen = []
+    aml = AutoML(max_models=2, nfolds=3, seed=1, callback=seen.append).fit(frame, "y")
+    assert not aml.failures and {"GLM_1", "GBM_1"} <= set(aml.models)
+    assert seen[0].dropped_rows == 1

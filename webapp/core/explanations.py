@@ -11,11 +11,13 @@ from .models import Experiment, ModelResult
 log = logging.getLogger(__name__)
 MIN_SECS = 10.0  # always allowed for explanations, whatever the budget
 SHARE_OF_BUDGET = 0.2
+MODEL_COUNT_BUDGET_SECS = 20.0  # when the budget is a number of models rather than a time
 
 
-def time_allowed(experiment: Experiment) -> float | None:
+def time_allowed(experiment: Experiment) -> float:
+    """Seconds for explaining models after the leader (the leader is always explained)."""
     secs = experiment.options.get("max_runtime_secs")
-    return None if not secs else max(MIN_SECS, SHARE_OF_BUDGET * secs)
+    return MODEL_COUNT_BUDGET_SECS if not secs else max(MIN_SECS, SHARE_OF_BUDGET * secs)
 
 
 def store_explanations(experiment: Experiment, aml: AutoML) -> int:
@@ -28,7 +30,7 @@ def store_explanations(experiment: Experiment, aml: AutoML) -> int:
     importances = {}
     for row in aml.leaderboard:
         model_id = row["model_id"]
-        if importances and allowed is not None and time.time() - started > allowed:
+        if importances and time.time() - started > allowed:
             break
         Experiment.objects.filter(pk=experiment.pk).update(current_model=f"explaining {model_id}")
         try:
