@@ -202,8 +202,8 @@ def _run(experiment: Experiment) -> str:
         log.exception("experiment %s failed", experiment.pk)
         _finish(experiment.pk, status=Experiment.Status.FAILED, traceback=traceback.format_exc(),
                 leader_model_id=_leader_so_far(experiment.pk),
-                error="Training stopped because of an unexpected error "
-                      f"({exc.__class__.__name__}). Models trained so far are kept.")
+                error="Training stopped because of an unexpected problem on our side. The models "
+                      "trained so far are kept; starting the experiment again usually helps.")
         return "failed"
     Experiment.objects.filter(pk=experiment.pk).update(leader_model_id=aml.leader.model_id)
     store_explanations(experiment, aml)
