@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from automl_engine import load_model
 from tests.helpers import ARTIFACTS, DATA
@@ -57,10 +58,17 @@ def capture(pg, path):
     """The whole page as one picture: the window is made as tall as the page, then shot. (Chromium's
     own full-page capture beyond the window can stall on long pages full of charts under load.)"""
     size = pg.viewport_size
-    height = min(pg.evaluate("document.documentElement.scrollHeight"), 16000)
+    height = min(pg.evaluate("document.documentElement.scrollHeight"), 9000)
     pg.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
     pg.wait_for_timeout(600)
-    pg.screenshot(path=str(path), timeout=60_000)
+    try:
+        pg.screenshot(path=str(path), timeout=30_000)
+    except PlaywrightTimeout:
+        # A very tall window of charts can stall headless Chromium's painting on a busy machine;
+        # the screen-sized picture is still worth keeping, and the test's assertions stand.
+        pg.set_viewport_size(size)
+        pg.wait_for_timeout(600)
+        pg.screenshot(path=str(path), timeout=60_000)
     pg.set_viewport_size(size)
 
 
