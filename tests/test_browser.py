@@ -93,6 +93,15 @@ def shot(pg, name, reopen=True):
         pg.set_viewport_size({"width": 1280, "height": 900})
 
 
+def three_models_three_folds(pg):
+    """A custom budget of three models, and three folds under the advanced settings."""
+    pg.check("input[name=budget][value=custom]")
+    pg.fill("#id_max_runtime_secs", "")
+    pg.fill("#id_max_models", "3")
+    pg.click("#advanced summary")
+    pg.fill("#id_nfolds", "3")
+
+
 def sign_up(pg, base, name):
     pg.goto(f"{base}/signup/")
     pg.fill("#id_username", name)
@@ -155,11 +164,7 @@ def test_regression_with_the_one_click_wine_sample(page, live_server, worker_pro
     page.wait_for_function("document.getElementById('task-inferred').textContent.includes('predict a number')")
     shot(page, "02-dataset-wine")
 
-    page.check("input[name=budget][value=custom]")
-    page.fill("#id_max_runtime_secs", "")
-    page.fill("#id_max_models", "3")
-    page.click("#advanced summary")
-    page.fill("#id_nfolds", "3")
+    three_models_three_folds(page)
     page.fill("#id_test_split", "20")
     page.click("#experiment-form button[type=submit]")
     page.wait_for_selector("#leaderboard")
@@ -277,11 +282,7 @@ def test_multiclass_cars_with_advanced_settings_and_a_bad_file(page, live_server
     upload(page, DATA / "car_evaluation.csv")
     page.select_option("#id_target", "class")
     page.wait_for_function("document.getElementById('task-inferred').textContent.includes('category')")
-    page.check("input[name=budget][value=custom]")
-    page.fill("#id_max_runtime_secs", "")
-    page.fill("#id_max_models", "3")
-    page.click("#advanced summary")
-    page.fill("#id_nfolds", "3")
+    three_models_three_folds(page)
     page.select_option("#id_sort_metric", "multiclass:logloss")
     for algo in ("GBM", "DeepLearning"):
         page.uncheck(f"input[name=algos][value={algo}]")
