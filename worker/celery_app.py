@@ -23,11 +23,12 @@ def broker_settings() -> dict:
         # makes a second delivery harmless, and the timeout outlasts the longest allowed run.
         return {"broker_url": url, "broker_transport_options": {"visibility_timeout": 4 * 3600}}
     folder = _data_dir() / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {"broker_url": "filesystem://", "broker_transport_options": {
         "data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-        "processed_folder": str(folder / "processed"), "store_processed": False, "polling_interval": 0.5}}
+        "processed_folder": str(folder / "processed"), "control_folder": str(folder / "control"),
+        "store_processed": False, "polling_interval": 0.5}}
 
 
 app = Celery("automl", include=["worker.tasks"])
