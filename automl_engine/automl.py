@@ -17,6 +17,8 @@ from .checks import data_warnings
 from .ensemble import fit_stack
 from .errors import DataError
 from .families import ENSEMBLE_ALGO, FAMILIES, BuildContext
+from .families.deeplearning import LARGE_ROWS
+from .families.gbm import COUNT_OBJECTIVES
 from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
 from .model import EnsembleModel, TrainedModel
 from .model_file import save_model
@@ -25,13 +27,14 @@ from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_ful
 
 log = logging.getLogger(__name__)
 DEFAULT_RUNTIME_SECS = 120
-ENSEMBLE_RESERVE = 0.1  # share of a time budget kept for the stacked ensembles
+ENSEMBLE_RESERVE = 0.05  # share of a time budget kept for the stacked ensembles and the last model's wrap-up
 MIN_ROWS = 10
 # The random search after the first models: GBM has every other turn.
 SEARCH_ORDER = ("GBM", "XRT", "GBM", "DeepLearning", "GBM", "DRF")
 SMALL_TABLE_CELLS = 100_000
 MODEL_SHARE = 0.35  # of the remaining budget, the most one model may use
 MIN_MODEL_SECS = 5.0
+TIMING_ROWS = 250  # rows predicted to measure a model's prediction time per row
 
 
 class AutoML:
@@ -150,6 +153,7 @@ class AutoML:
         self._oof: dict[str, np.ndarray] = {}
         self._last_secs: dict[str, float] = {}
         self._test = None
+        self._test_raw: dict[str, np.ndarray] = {}
         if test_frame is not None and target in test_frame.columns:
             test = test_frame.loc[test_frame[target].notna()].reset_index(drop=True)
             self._test = (test, self._encode_known(test[target]))
@@ -182,10 +186,14 @@ class AutoML:
         """The default models, in an order that suits the table's size: (family, default config index)."""
         if self._X.size <= SMALL_TABLE_CELLS:  # neural nets are quick and often strong on small tables
             order = [("GLM", 0), ("GBM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("XRT", 0), ("GBM", 2),
-                     ("GBM", 3)]
-        else:  # on large tables boosting earns the time first; forests and nets come after
-            order = [("GLM", 0), ("GBM", 0), ("GBM", 1), ("GBM", 2), ("DRF", 0), ("GBM", 3), ("XRT", 0),
+                     ("GBM", 3), ("GBM", 5)]
+        else:  # on large tables boosting earns the time first (the quicker configurations first)
+            order = [("GLM", 0), ("GBM", 0), ("GBM", 2), ("GBM", 1), ("GBM", 3), ("DRF", 0), ("XRT", 0),
                      ("DeepLearning", 0)]
+            if len(self._y) > LARGE_ROWS:  # with many rows the net comes close to the trees and differs
+                # most from them; after the slow boosting defaults there would be no time left for it
+                order.remove(("DeepLearning", 0))
+                order.insert(order.index(("GBM", 2)) + 1, ("DeepLearning", 0))
         if self.task_ == "regression":  # the count objective; early on large tables, where time is short
             after = ("GBM", 0) if self._X.size > SMALL_TABLE_CELLS else ("GBM", 2)
             order.insert(order.index(after) + 1, ("GBM", 4))
@@ -197,11 +205,11 @@ class AutoML:
         first = self._first_models()
         planned = 0
         for key, i in first:
-            if key in allowed and self.task_ in FAMILIES[key].tasks:
+            if key in allowed and self.task_ in FAMILIES[key].tasks and not self._too_slow(key):
                 if self.max_models is not None and planned >= self.max_models:
                     return
                 planned += 1
-                yield f"{key}_{next(counters[key])}", FAMILIES[key], dict(FAMILIES[key].default_configs[i])
+                yield f"{key}_{next(counters[key])}", FAMILIES[key], self._adapted(key, FAMILIES[key].default_configs[i])
         searchable = [k for k in SEARCH_ORDER if k in allowed and FAMILIES[k].sample_config
                       and self.task_ in FAMILIES[k].tasks]
         rng = np.random.default_rng(self.seed)
@@ -216,11 +224,33 @@ class AutoML:
             planned += 1
             yield f"{key}_{next(counters[key])}", FAMILIES[key], FAMILIES[key].sample_config(rng)
 
+    def _adapted(self, key: str, config: dict) -> dict:
+        """A boosting default without a loss of its own takes the loss of the best boosting model so far.
+
+        On prices and counts the log-link losses often beat squared error by a wide margin; the
+        defaults that follow then build on that rather than on the weaker loss.
+        """
+        config = dict(config)
+        if key != "GBM" or self.task_ != "regression" or "objective" in config:
+            return config
+        done = [m for m in self.models.values() if m.algo == "GBM"]
+        if done:
+            best = min(done, key=lambda m: sort_key(self.sort_metric_, m.metrics[self.sort_metric_]))
+            if best.params.get("objective") in COUNT_OBJECTIVES:
+                config["objective"] = best.params["objective"]
+        return config
+
     def _too_slow(self, key: str) -> bool:
-        """A family whose last model took longer than the time left is not tried again."""
+        """A model that would not finish in the time left is not started.
+
+        Its family's last model tells how long it takes; a family not tried yet is expected to take
+        as long as the families so far typically did (a model cut off before its end is wasted time).
+        """
         deadline = self._deadline(reserve=True)
-        last = self._last_secs.get(key)
-        return deadline is not None and last is not None and time.time() + 0.7 * last > deadline
+        if deadline is None or not self._last_secs:
+            return False
+        expected = self._last_secs.get(key, float(np.median(list(self._last_secs.values()))))
+        return time.time() + 0.7 * expected > deadline
 
     # -- training -----------------------------------------------------------------------------
     def _deadline(self, reserve: bool) -> Optional[float]:
@@ -253,7 +283,7 @@ class AutoML:
                                          self.task_, self.n_classes_, deadline, n_parallel,
                                          self._model_deadline(started), keep=family.bag_folds)
             if family.bag_folds or len(self._splits) == 1:
-                estimator = FoldAverage(fitted, self.task_, self.n_classes_) if len(fitted) > 1 else fitted[0]
+                estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs) if len(fitted) > 1 else fitted[0]
             else:
                 estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel)
         except OutOfTime:
@@ -285,14 +315,21 @@ class AutoML:
                     estimator=estimator, params=_json_safe(params),
                     metrics=score(self.task_, self._y[mask], oof[mask], self.n_classes_),
                     training_time_ms=int((time.time() - started) * 1000), **extra)
-        sample = self._X.iloc[: min(1000, len(self._X))]
-        t0 = time.perf_counter()
-        model.predict_raw(sample)
-        model.predict_time_per_row_ms = round((time.perf_counter() - t0) * 1000 / len(sample), 6)
-        if self._test is not None:
-            test, y_test = self._test
+        if isinstance(model, EnsembleModel):  # base predictions are known: no need to run the members again
+            model.predict_time_per_row_ms = round(sum(m.predict_time_per_row_ms for m in model.base_models), 6)
+            test_raw = None if self._test is None else model.combine(
+                [self._test_raw[m.model_id] for m in model.base_models])
+        else:
+            sample = self._X.iloc[: min(TIMING_ROWS, len(self._X))]
+            t0 = time.perf_counter()
+            model.predict_raw(sample)
+            model.predict_time_per_row_ms = round((time.perf_counter() - t0) * 1000 / len(sample), 6)
+            test_raw = None if self._test is None else model.predict_raw(self._test[0])
+        if test_raw is not None:
+            y_test = self._test[1]
             ok = y_test >= 0 if self.task_ != "regression" else ~np.isnan(y_test)
-            model.test_metrics = score(self.task_, y_test[ok], model.predict_raw(test.loc[ok]), self.n_classes_)
+            self._test_raw[model_id] = test_raw
+            model.test_metrics = score(self.task_, y_test[ok], test_raw[ok], self.n_classes_)
         return model
 
     def _finish(self, model: TrainedModel, oof: np.ndarray) -> None:

@@ -78,12 +78,13 @@ class EnsembleModel(TrainedModel):
     """A stacked ensemble: a metalearner over its base models' predictions."""
     base_models: list = field(default_factory=list)
 
-    def level_one(self, frame: pd.DataFrame) -> np.ndarray:
-        return level_one_features(self.task, [m.predict_raw(frame) for m in self.base_models])
-
     def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
         self._features_frame(frame)
-        Z = self.level_one(frame)
+        return self.combine([m.predict_raw(frame) for m in self.base_models])
+
+    def combine(self, base_predictions: list[np.ndarray]) -> np.ndarray:
+        """The ensemble's prediction from its base models' raw predictions (in base-model order)."""
+        Z = level_one_features(self.task, base_predictions)
         if self.task == "regression":
             return np.asarray(self.estimator.predict(Z), dtype=float)
         return np.asarray(self.estimator.predict_proba(Z), dtype=float)

@@ -21,7 +21,9 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from .schema import BOOL_VALUES, FeatureSpec
 
-DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour", "dayofyear")
+# "days" counts days since 1970-01-01, so trees can follow a trend over time with a single split
+DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour", "dayofyear", "days")
+EARLIER_PARTS = DATETIME_PARTS[:-1]  # what model files saved before "days" was added expect
 TRUE_VALUES = {"true", "yes", "t", "y", "1", "1.0"}
 
 
@@ -62,6 +64,7 @@ class DatetimeParts(BaseEstimator, TransformerMixin):
 
     def fit(self, X, y=None):
         self.columns_ = list(pd.DataFrame(X).columns)
+        self.parts_ = DATETIME_PARTS
         return self
 
     def transform(self, X):
@@ -71,15 +74,24 @@ class DatetimeParts(BaseEstimator, TransformerMixin):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 values = pd.to_datetime(frame[col], errors="coerce", format="mixed")
-            dt = values.dt
-            for part in DATETIME_PARTS:
-                parts.append(getattr(dt, part).astype(float).to_numpy())
+                if not hasattr(values, "dt"):  # offsets that differ from row to row: compare in UTC
+                    values = pd.to_datetime(frame[col], errors="coerce", format="mixed", utc=True)
+            if values.dt.tz is not None:
+                values = values.dt.tz_localize(None)  # local wall-clock time: hours and days as written
+            for part in self._parts():
+                if part == "days":
+                    parts.append(((values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(float))
+                else:
+                    parts.append(getattr(values.dt, part).astype(float).to_numpy())
         if not parts:
             return np.empty((len(frame), 0))
         return np.column_stack(parts)
 
+    def _parts(self):
+        return getattr(self, "parts_", EARLIER_PARTS)
+
     def get_feature_names_out(self, input_features=None):
-        return np.asarray([f"{c}.{p}" for c in self.columns_ for p in DATETIME_PARTS], dtype=object)
+        return np.asarray([f"{c}.{p}" for c in self.columns_ for p in self._parts()], dtype=object)
 
 
 class ToCategory(ToNumber):

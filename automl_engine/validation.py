@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import clone
@@ -97,17 +98,26 @@ def _wave_deadline(i, n_folds, n_parallel, deadline, fold_deadline):
 class FoldAverage:
     """The fold models of a cross-validation, averaged: used as the final model instead of a refit."""
 
-    def __init__(self, estimators: list, task: str, n_classes: int):
+    def __init__(self, estimators: list, task: str, n_classes: int, n_jobs: int = 1):
         self.estimators = estimators
         self.task = task
         self.n_classes = n_classes
+        self.n_jobs = n_jobs
+
+    def _each(self, predict_one) -> list:
+        """Every fold model's prediction; ``n_jobs`` at a time in threads (the libraries release the GIL)."""
+        workers = min(len(self.estimators), getattr(self, "n_jobs", 1))  # older model files lack n_jobs
+        if workers <= 1:
+            return [predict_one(e) for e in self.estimators]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(predict_one, self.estimators))
 
     def predict(self, X):
-        return np.mean([predict_raw(e, X, "regression") for e in self.estimators], axis=0)
+        return np.mean(self._each(lambda e: predict_raw(e, X, "regression")), axis=0)
 
     def predict_proba(self, X):
-        return np.mean([_align(predict_raw(e, X, self.task), e, self.n_classes, self.task)
-                        for e in self.estimators], axis=0)
+        return np.mean(self._each(lambda e: _align(predict_raw(e, X, self.task), e, self.n_classes, self.task)),
+                       axis=0)
 
 
 def _align(pred, est, n_classes, task):

@@ -1,7 +1,9 @@
 """DeepLearning: a multi-layer perceptron trained epoch by epoch.
 
 A tenth of the rows is held out for early stopping; training also stops when the time allowed
-for the fit runs out, keeping the best epoch seen so far.
+for the fit runs out, keeping the best epoch seen so far. A skewed, non-negative regression target
+(prices, counts) can be learned on a log scale (``log_target``), and predictions stay within the range seen in training:
+a net extrapolates wildly on unusual rows, where trees stay put.
 """
 from __future__ import annotations
 
@@ -15,10 +17,20 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from .base import BuildContext, Family
 
+SKEWED = 1.0  # skewness above which a non-negative target is learned as log(1 + y)
+
+
+def log_scale_suits(y: np.ndarray) -> bool:
+    """A non-negative target with a long right tail is better learned on a log scale."""
+    if len(y) < 3 or np.min(y) < 0:
+        return False
+    spread = np.std(y)
+    return bool(spread > 0 and np.mean((y - np.mean(y)) ** 3) / spread ** 3 > SKEWED)
+
 
 class MLPEstimator(BaseEstimator):
     def __init__(self, task="regression", hidden_layer_sizes=(256, 128), alpha=1e-4, learning_rate_init=3e-3,
-                 batch_size=256, max_epochs=200, patience=20, random_state=0, deadline=None):
+                 batch_size=256, max_epochs=200, patience=20, log_target=False, random_state=0, deadline=None):
         self.task = task
         self.hidden_layer_sizes = hidden_layer_sizes
         self.alpha = alpha
@@ -26,12 +38,20 @@ class MLPEstimator(BaseEstimator):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
+        self.log_target = log_target
         self.random_state = random_state
         self.deadline = deadline
 
+    def _scale(self, y):
+        return ((np.log1p(np.maximum(y, 0)) if self.log_target_ else y) - self.y_mean_) / self.y_std_
+
+    def _scaled_prediction(self, net, X):
+        limits = getattr(self, "y_limits_", None)  # model files saved before limits were kept have none
+        return net.predict(X) if limits is None else np.clip(net.predict(X), *limits)
+
     def _loss(self, net, X, y):
         if self.task == "regression":
-            return float(np.mean((net.predict(X) - y) ** 2))
+            return float(np.mean((self._scaled_prediction(net, X) - y) ** 2))
         proba = net.predict_proba(X)
         idx = np.searchsorted(net.classes_, y)
         known = (idx < len(net.classes_)) & (net.classes_[np.minimum(idx, len(net.classes_) - 1)] == y)
@@ -45,13 +65,17 @@ class MLPEstimator(BaseEstimator):
         X = np.asarray(X, dtype=float)
         y = np.asarray(y)
         if self.task == "regression":
-            self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
-            y = (y - self.y_mean_) / self.y_std_
+            y = y.astype(float)
+            self.log_target_ = bool(self.log_target) and log_scale_suits(y)
+            scaled = np.log1p(y) if self.log_target_ else y
+            self.y_mean_, self.y_std_ = float(np.mean(scaled)), float(np.std(scaled) or 1.0)
+            y = self._scale(y)
+            self.y_limits_ = (float(np.min(y)), float(np.max(y)))
         if eval_set is not None:
             X_fit, y_fit = X, y
             X_val, y_val = np.asarray(eval_set[0], dtype=float), np.asarray(eval_set[1])
             if self.task == "regression":
-                y_val = (y_val - self.y_mean_) / self.y_std_
+                y_val = self._scale(y_val.astype(float))
         else:
             stratify = y if self.task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
             X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.1, random_state=self.random_state,
@@ -78,8 +102,11 @@ class MLPEstimator(BaseEstimator):
         return self
 
     def predict(self, X):
-        out = self.net_.predict(np.asarray(X, dtype=float))
-        return out * self.y_std_ + self.y_mean_ if self.task == "regression" else out
+        X = np.asarray(X, dtype=float)
+        if self.task != "regression":
+            return self.net_.predict(X)
+        out = self._scaled_prediction(self.net_, X) * self.y_std_ + self.y_mean_
+        return np.expm1(out) if getattr(self, "log_target_", False) else out
 
     def predict_proba(self, X):
         return self.net_.predict_proba(np.asarray(X, dtype=float))
@@ -89,12 +116,20 @@ def sample_config(rng) -> dict:
     sizes = [(64,), (128,), (256,), (128, 64), (256, 128), (64, 64, 32)]
     return {"hidden_layer_sizes": list(sizes[int(rng.integers(len(sizes)))]),
             "alpha": float(10 ** rng.uniform(-5, -1)),
-            "learning_rate_init": float(10 ** rng.uniform(-3.5, -2.3))}
+            "learning_rate_init": float(10 ** rng.uniform(-3.5, -2.3)),
+            "log_target": bool(rng.random() < 0.5)}
+
+
+LARGE_ROWS = 20_000
+SMALL_NET = (128, 64)  # the default net on large tables: more epochs fit in the time
 
 
 def make_model(ctx: BuildContext, config: dict):
+    config = dict(config)
+    if "hidden_layer_sizes" not in config and ctx.n_rows > LARGE_ROWS:
+        config["hidden_layer_sizes"] = SMALL_NET
     return MLPEstimator(task=ctx.task, random_state=ctx.seed, deadline=ctx.deadline, **config)
 
 
 FAMILY = Family(key="DeepLearning", style="linear", make_model=make_model, bag_folds=True,
-                sample_config=sample_config)
+                default_configs=({"log_target": True},), sample_config=sample_config)

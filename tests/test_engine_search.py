@@ -1,0 +1,106 @@
+"""The search's choices: the time trend of dates, which models start near the end of the budget,
+log-scale nets for skewed targets, count losses carried over, and ensembles scored from cached predictions."""
+import time
+
+import numpy as np
+import pandas as pd
+
+from automl_engine import AutoML
+from automl_engine.families.deeplearning import MLPEstimator
+from automl_engine.preprocessing import DatetimeParts
+from automl_engine.validation import FoldAverage
+from tests.helpers import synthetic
+
+
+def _parts(values):
+    frame = pd.DataFrame({"when": values})
+    parts = DatetimeParts().fit(frame)
+    return pd.DataFrame(parts.transform(frame), columns=parts.get_feature_names_out())
+
+
+def test_dates_also_give_days_since_1970_so_a_trend_needs_one_split():
+    out = _parts(["1970-01-11", "2020-01-01 12:00", "not a date"])
+    assert out["when.days"].tolist()[:2] == [10.0, 18262.5]
+    assert out["when.year"].tolist()[:2] == [1970.0, 2020.0]
+    assert out.iloc[2].isna().all()
+    with_offset = _parts(["2020-01-02T12:00+02:00", "2020-01-03T18:30+02:00"])
+    assert with_offset["when.hour"].tolist() == [12.0, 18.0]  # the clock time as written
+    assert with_offset["when.days"].tolist() == [18263.5, 18264.770833333332]
+
+
+def test_a_model_file_saved_before_the_trend_part_still_gets_its_six_parts():
+    frame = pd.DataFrame({"when": ["2021-03-04", "2022-05-06"]})
+    parts = DatetimeParts().fit(frame)
+    del parts.parts_  # as unpickled from an older model file
+    assert parts.transform(frame).shape == (2, 6)
+    assert "when.days" not in parts.get_feature_names_out()
+
+
+def test_a_model_that_would_not_finish_in_the_time_left_is_not_started():
+    aml = AutoML(max_runtime_secs=60)
+    aml._start = time.time() - 50  # the run's own deadline is 57 s after the start: 7 s are left
+    aml._last_secs = {}
+    assert not aml._too_slow("XRT")  # nothing measured yet: no reason to hold back
+    aml._last_secs = {"GBM": 12.0, "DRF": 11.0, "GLM": 0.3}
+    assert aml._too_slow("GBM")  # its last model took 12 s
+    assert not aml._too_slow("GLM")
+    assert aml._too_slow("XRT")  # not tried yet: expected to take what the others typically took
+    aml._last_secs["DRF"] = 0.5
+    assert not aml._too_slow("XRT")
+
+
+def test_the_budget_ends_a_run_of_slow_models_before_the_deadline_not_after():
+    frame = synthetic("regression", n=3000)
+    aml = AutoML(max_runtime_secs=8, nfolds=3, seed=1, include_algos=["GBM", "DRF", "XRT"]).fit(frame, "y")
+    assert aml.elapsed() <= 8
+    assert len(aml.models) >= 2
+
+
+def test_fold_models_predict_in_parallel_with_the_same_result():
+    frame = synthetic("multiclass", n=300)
+    aml = AutoML(max_models=2, nfolds=3, seed=1, include_algos=["GBM"]).fit(frame, "y")
+    model = aml.models["GBM_1"]
+    assert isinstance(model.estimator, FoldAverage) and model.estimator.n_jobs == 2
+    parallel = model.predict_raw(frame)
+    model.estimator.n_jobs = 1
+    np.testing.assert_allclose(model.predict_raw(frame), parallel)
+
+
+def test_ensemble_test_metrics_match_predicting_the_test_frame_afresh():
+    frame = synthetic("binary", n=400)
+    aml = AutoML(max_models=4, nfolds=3, seed=1).fit(frame.iloc[:300], "y", test_frame=frame.iloc[300:])
+    ensembles = [m for m in aml.models.values() if m.algo == "StackedEnsemble"]
+    assert ensembles
+    for model in ensembles:
+        fresh = model.predict_raw(frame.iloc[300:])
+        cached = model.combine([aml._test_raw[m.model_id] for m in model.base_models])
+        np.testing.assert_allclose(cached, fresh)
+        assert model.predict_time_per_row_ms > 0
+
+
+def test_a_net_learns_a_skewed_price_on_a_log_scale_and_stays_within_the_seen_range():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(800, 3))
+    price = np.exp(1.5 * X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.1, size=800))
+    net = MLPEstimator(log_target=True, hidden_layer_sizes=(32,), max_epochs=60).fit(X[:600], price[:600])
+    assert net.log_target_
+    far = net.predict(np.full((1, 3), 50.0))  # far outside anything seen in training
+    assert price[:600].min() - 1e-9 <= far[0] <= price[:600].max() + 1e-9
+    log_rmse = np.sqrt(np.mean((np.log1p(net.predict(X[600:])) - np.log1p(price[600:])) ** 2))
+    assert log_rmse < 0.3
+    symmetric = rng.normal(size=600)
+    assert not MLPEstimator(log_target=True, max_epochs=2).fit(X[:600], symmetric).log_target_
+
+
+def test_boosting_defaults_take_the_count_loss_when_it_beat_squared_error():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.uniform(0, 2, 1500), "b": rng.normal(size=1500)})
+    frame["y"] = rng.poisson(np.exp(3 * frame["a"] + 0.5 * frame["b"]))  # counts from a few to a few hundred
+    aml = AutoML(max_models=5, nfolds=3, seed=1, include_algos=["GBM"]).fit(frame, "y")
+    # the defaults in order: squared error (three), Poisson, then one more without a loss of its own
+    losses = [aml.models[f"GBM_{i}"].params.get("objective") for i in range(1, 6)]
+    assert losses[:4] == [None, None, None, "poisson"]
+    assert aml.models["GBM_4"].metrics["rmse"] < min(aml.models[f"GBM_{i}"].metrics["rmse"] for i in (1, 2, 3))
+    assert losses[4] == "poisson"  # it builds on the loss that won
+    assert aml._adapted("GBM", {"objective": "regression"})["objective"] == "regression"
+    assert "objective" not in aml._adapted("DRF", {})
