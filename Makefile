@@ -28,7 +28,7 @@ run: venv
 test: venv-dev
 	scripts/test.sh
 
-bench: venv
+bench: venv-dev
 	$(PY) -m bench
 
 clean:

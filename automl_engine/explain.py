@@ -11,7 +11,6 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from .model import EnsembleModel, TrainedModel
-from .preprocessing import DATETIME_PARTS
 
 MAX_POINTS = 2000  # points kept in scatter-like outputs
 PD_GRID = 20
@@ -61,13 +60,14 @@ def variable_importance(model: TrainedModel, frame: pd.DataFrame, y: np.ndarray,
 def _raw_column_groups(prep, model: TrainedModel) -> list[list[int]]:
     """Indices of a fitted tree-style preprocessor's outputs that come from each raw feature."""
     slices = prep.output_indices_
-    per_column = {"num": 1, "bool": 1, "dt": len(DATETIME_PARTS), "cat": 1}
+    per_column = {"num": 1, "bool": 1, "cat": 1}
     groups = {}
     for name, _, columns in prep.transformers_:
         if name not in slices or name == "remainder":
             continue
         start = slices[name].start
-        width = per_column.get(name)
+        # datetime parts: as many per column as the fitted transformer makes (older model files make fewer)
+        width = (slices[name].stop - start) // max(1, len(columns)) if name == "dt" else per_column.get(name)
         for column in columns:
             if width is None:  # a text column: all of its word features
                 groups[column] = list(range(slices[name].start, slices[name].stop))

@@ -58,7 +58,10 @@ def run_one(framework: str, dataset: str, budget: float, seed: int, timeout: flo
 
 
 def installed(framework: str) -> bool:
-    return importlib.util.find_spec(MODULES[framework]) is not None
+    try:
+        return importlib.util.find_spec(MODULES[framework]) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        return False
 
 
 def main(argv=None) -> int:
