@@ -34,6 +34,7 @@ SEARCH_ORDER = ("GBM", "XRT", "GBM", "DeepLearning", "GBM", "DRF")
 SMALL_TABLE_CELLS = 100_000
 MODEL_SHARE = 0.35  # of the remaining budget, the most one model may use
 MIN_MODEL_SECS = 5.0
+MAX_PACED_RATE = 0.2  # the highest learning rate a boosting model is sped up to when its time is short
 TIMING_ROWS = 250  # rows predicted to measure a model's prediction time per row
 
 
@@ -152,6 +153,8 @@ class AutoML:
         self.warnings_ = data_warnings(self._X, self._y, self.task_, self.classes_, self.seed)
         self._oof: dict[str, np.ndarray] = {}
         self._last_secs: dict[str, float] = {}
+        self._first_secs: dict[str, float] = {}
+        self._pace: Optional[tuple[dict, float]] = None  # config and seconds of a boosting model that converged
         self._test = None
         self._test_raw: dict[str, np.ndarray] = {}
         if test_frame is not None and target in test_frame.columns:
@@ -240,16 +243,38 @@ class AutoML:
                 config["objective"] = best.params["objective"]
         return config
 
+    def _paced(self, key: str, config: dict, started: float, model_deadline: Optional[float]) -> dict:
+        """A boosting model that would be cut off long before it converges learns faster instead.
+
+        Trees needed scale about inversely with the learning rate, and a tree's cost grows with its
+        leaves, so the last boosting model that converged in time tells about how long this one
+        would take. When that is more than the time this model has, its learning rate goes up (to
+        at most MAX_PACED_RATE) so that it converges within it. Without a time budget nothing
+        changes, so runs bounded by max_models stay reproducible.
+        """
+        if key != "GBM" or model_deadline is None or self._pace is None or "learning_rate" not in config:
+            return config
+        rate = float(config["learning_rate"])
+        allowed = model_deadline - started
+        done, secs = self._pace
+        leaves = (config.get("num_leaves", 31) / done.get("num_leaves", 31)) ** 0.5
+        expected = secs * float(done["learning_rate"]) / rate * leaves
+        if expected <= 0.9 * allowed:
+            return config
+        faster = min(MAX_PACED_RATE, rate * expected / (0.8 * allowed))
+        return {**config, "learning_rate": round(max(rate, faster), 4)} if faster > rate else config
+
     def _too_slow(self, key: str) -> bool:
         """A model that would not finish in the time left is not started.
 
         Its family's last model tells how long it takes; a family not tried yet is expected to take
-        as long as the families so far typically did (a model cut off before its end is wasted time).
+        as long as the first models of the families so far typically did (later ones may have been
+        sped up to fit the time left). A model cut off before its end is wasted time.
         """
         deadline = self._deadline(reserve=True)
         if deadline is None or not self._last_secs:
             return False
-        expected = self._last_secs.get(key, float(np.median(list(self._last_secs.values()))))
+        expected = self._last_secs.get(key, float(np.median(list(self._first_secs.values()))))
         return time.time() + 0.7 * expected > deadline
 
     # -- training -----------------------------------------------------------------------------
@@ -274,6 +299,8 @@ class AutoML:
         self._emit(ev.ModelStarted(model_id=model_id, algo=family.key))
         started = time.time()
         deadline = self._deadline(reserve=True)
+        model_deadline = self._model_deadline(started)
+        config = self._paced(family.key, config, started, model_deadline)
         seed = self.seed + len(self.models) + len(self.failures)
         n_parallel = min(self.n_jobs, len(self._splits))
         fold_ctx = BuildContext(task=self.task_, spec=self.spec_, n_rows=len(self._y), n_classes=self.n_classes_,
@@ -281,7 +308,7 @@ class AutoML:
         try:
             oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), self._X, self._y, self._splits,
                                          self.task_, self.n_classes_, deadline, n_parallel,
-                                         self._model_deadline(started), keep=family.bag_folds)
+                                         model_deadline, keep=family.bag_folds)
             if family.bag_folds or len(self._splits) == 1:
                 estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs) if len(fitted) > 1 else fitted[0]
             else:
@@ -293,6 +320,9 @@ class AutoML:
             self._record_failure(model_id, family.key, exc)
             return
         self._last_secs[family.key] = time.time() - started
+        self._first_secs.setdefault(family.key, self._last_secs[family.key])
+        if family.key == "GBM" and "learning_rate" in config and (model_deadline is None or time.time() < model_deadline - 1):
+            self._pace = (config, time.time() - started)  # it stopped by itself, not cut
         model = self._make_model(model_id, family.key, estimator, config, oof, started)
         self._finish(model, oof)
 

@@ -17,8 +17,7 @@ def run_automl_engine(spec: Spec, train, test, budget: float, seed: int):
 
     aml = AutoML(max_runtime_secs=budget, seed=seed, sort_metric=SORT[spec.metric])
     aml.fit(train, spec.target)
-    base = sum(1 for m in aml.models.values() if m.algo != "StackedEnsemble")
-    return aml.predict(test), base + (len(aml.models) - base), aml.leader.model_id
+    return aml.predict(test), len(aml.models), aml.leader.model_id
 
 
 def run_h2o(spec: Spec, train, test, budget: float, seed: int):

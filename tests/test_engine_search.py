@@ -1,5 +1,6 @@
 """The search's choices: the time trend of dates, which models start near the end of the budget,
-log-scale nets for skewed targets, count losses carried over, and ensembles scored from cached predictions."""
+faster boosting when time is short, log-scale nets for skewed targets, count losses carried over,
+and ensembles scored from cached predictions."""
 import time
 
 import numpy as np
@@ -39,14 +40,31 @@ def test_a_model_file_saved_before_the_trend_part_still_gets_its_six_parts():
 def test_a_model_that_would_not_finish_in_the_time_left_is_not_started():
     aml = AutoML(max_runtime_secs=60)
     aml._start = time.time() - 50  # the run's own deadline is 57 s after the start: 7 s are left
-    aml._last_secs = {}
+    aml._last_secs, aml._first_secs = {}, {}
     assert not aml._too_slow("XRT")  # nothing measured yet: no reason to hold back
-    aml._last_secs = {"GBM": 12.0, "DRF": 11.0, "GLM": 0.3}
-    assert aml._too_slow("GBM")  # its last model took 12 s
+    aml._first_secs = {"GBM": 12.0, "DRF": 11.0, "GLM": 0.3}
+    aml._last_secs = {"GBM": 3.0, "DRF": 11.0, "GLM": 0.3}  # the last boosting model was sped up
+    assert not aml._too_slow("GBM")  # its last model took 3 s
+    assert aml._too_slow("DRF")
     assert not aml._too_slow("GLM")
-    assert aml._too_slow("XRT")  # not tried yet: expected to take what the others typically took
-    aml._last_secs["DRF"] = 0.5
+    assert aml._too_slow("XRT")  # not tried yet: expected to take what the first models typically took
+    aml._first_secs["DRF"] = 0.5
     assert not aml._too_slow("XRT")
+
+
+def test_a_boosting_model_short_of_time_learns_faster_instead_of_being_cut_off():
+    aml = AutoML(max_runtime_secs=60)
+    start = time.time()
+    default = {"learning_rate": 0.05, "num_leaves": 31, "objective": "poisson"}
+    aml._pace = None
+    assert aml._paced("GBM", default, start, start + 5) == default  # nothing converged yet to go by
+    aml._pace = ({"learning_rate": 0.05, "num_leaves": 31}, 10.0)  # converged in 10 s
+    assert aml._paced("GBM", default, start, start + 20) == default  # it has the time it needs
+    assert aml._paced("GBM", default, start, None) == default  # no time budget: as configured
+    assert aml._paced("DRF", {"learning_rate": 0.05}, start, start + 1) == {"learning_rate": 0.05}
+    assert aml._paced("GBM", default, start, start + 5) == {**default, "learning_rate": 0.125}
+    slow = {"learning_rate": 0.03, "num_leaves": 128}  # more leaves cost more per tree
+    assert aml._paced("GBM", slow, start, start + 5) == {"learning_rate": 0.2, "num_leaves": 128}
 
 
 def test_the_budget_ends_a_run_of_slow_models_before_the_deadline_not_after():
