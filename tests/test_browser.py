@@ -118,7 +118,16 @@ def upload(pg, path):
 
 
 def plotted(pg, scope: str) -> list[dict]:
-    """For each drawn chart in scope: its titles, help line, trace count and the most points in a trace."""
+    """For each drawn chart in scope: its titles, help line, trace count and the most points in a trace.
+
+    Charts are drawn as they come into view, one after another: first give each one time to be drawn."""
+    try:
+        pg.wait_for_function("""scope => Array.from(document.querySelectorAll(scope + ' figure.chart')).every(f => {
+            const plot = f.querySelector('.js-plotly-plot');
+            return plot && plot.data && plot.data.length > 0;
+        })""", arg=scope, timeout=15_000)
+    except PlaywrightTimeout:
+        pass  # the assertions on what was drawn say which chart is missing
     return pg.evaluate("""scope => Array.from(document.querySelectorAll(scope + ' figure.chart')).map(f => {
         const plot = f.querySelector('.js-plotly-plot');
         const n = plot ? Math.max(0, ...plot.data.map(t => (t.x || t.z || []).length)) : 0;
