@@ -262,7 +262,7 @@ class AutoML:
         if expected <= 0.9 * allowed:
             return config
         faster = min(MAX_PACED_RATE, rate * expected / (0.8 * allowed))
-        return {**config, "learning_rate": round(max(rate, faster), 4)} if faster > rate else config
+        return {**config, "learning_rate": round(faster, 4)} if faster > rate else config
 
     def _too_slow(self, key: str) -> bool:
         """A model that would not finish in the time left is not started.
@@ -319,10 +319,10 @@ class AutoML:
         except Exception as exc:  # one model's failure is recorded, the run goes on
             self._record_failure(model_id, family.key, exc)
             return
-        self._last_secs[family.key] = time.time() - started
-        self._first_secs.setdefault(family.key, self._last_secs[family.key])
-        if family.key == "GBM" and "learning_rate" in config and (model_deadline is None or time.time() < model_deadline - 1):
-            self._pace = (config, time.time() - started)  # it stopped by itself, not cut
+        secs = self._last_secs[family.key] = time.time() - started
+        self._first_secs.setdefault(family.key, secs)
+        if family.key == "GBM" and "learning_rate" in config and (model_deadline is None or started + secs < model_deadline - 1):
+            self._pace = (config, secs)  # it stopped by itself, not cut
         model = self._make_model(model_id, family.key, estimator, config, oof, started)
         self._finish(model, oof)
 
