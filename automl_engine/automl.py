@@ -17,23 +17,29 @@ from .checks import data_warnings
 from .ensemble import fit_stack
 from .errors import DataError
 from .families import ENSEMBLE_ALGO, FAMILIES, BuildContext
-from .families.deeplearning import LARGE_ROWS
 from .families.gbm import COUNT_OBJECTIVES
 from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
 from .model import EnsembleModel, TrainedModel
 from .model_file import save_model
+from .planning import MIN_SAMPLE_ROWS, MODEL_SHARE, Budget, CostModel, TableShape, choose_validation, config_factor, make_splits
 from .schema import check_task, feature_spec, infer_task
-from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full, make_splits
+from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full
 
 log = logging.getLogger(__name__)
 DEFAULT_RUNTIME_SECS = 120
-ENSEMBLE_RESERVE = 0.05  # share of a time budget kept for the stacked ensembles and the last model's wrap-up
 MIN_ROWS = 10
-# The random search after the first models: GBM has every other turn.
+# The default models, in the order they are tried: boosting first (quick and good on most tables,
+# and it yields the first leaderboard row), then one of each family, then more boosting defaults.
+DEFAULT_MODELS = (("GBM", 0), ("GLM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("XRT", 0), ("GBM", 2),
+                  ("GBM", 3), ("GBM", 5))
+COUNT_LOSS_AFTER = ("GBM", 2)  # regression tries the count loss (boosting default 4) right after this one
+# The random search after the default models: GBM has every other turn.
 SEARCH_ORDER = ("GBM", "XRT", "GBM", "DeepLearning", "GBM", "DRF")
-SMALL_TABLE_CELLS = 100_000
-MODEL_SHARE = 0.35  # of the remaining budget, the most one model may use
-MIN_MODEL_SECS = 5.0
+FIRST_MODEL_MARGIN = 0.5  # the first model plans to use this share of its window (the fit has fixed costs)
+RESCUE_FAMILIES = ("GBM", "GLM", "XRT", "DRF", "DeepLearning")
+RESCUE_ROWS = 10_000
+RESCUE_SECS = 2.0
+START_FACTOR = 0.7  # a model starts when this share of its expected time fits in what is left (it can be cut)
 MAX_PACED_RATE = 0.2  # the highest learning rate a boosting model is sped up to when its time is short
 TIMING_ROWS = 250  # rows predicted to measure a model's prediction time per row
 
@@ -44,7 +50,7 @@ class AutoML:
     def __init__(self, max_models: Optional[int] = None, max_runtime_secs: Optional[float] = None,
                  nfolds: int = 5, seed: int = 1, sort_metric: Optional[str] = None,
                  include_algos=None, exclude_algos=None, task: str = "auto", callback=None,
-                 n_jobs: int = 2, ignore_columns=()):
+                 n_jobs: int = 2, ignore_columns=(), started_at: Optional[float] = None):
         if max_models is None and max_runtime_secs is None:
             max_runtime_secs = DEFAULT_RUNTIME_SECS
         self.max_models = max_models
@@ -58,6 +64,7 @@ class AutoML:
         self.callback = callback
         self.n_jobs = n_jobs
         self.ignore_columns = tuple(ignore_columns or ())
+        self.started_at = started_at  # when the run's clock started (reading the file included); default: fit()
         self.models: dict[str, TrainedModel] = {}
         self.failures: list[dict] = []
         self.leaderboard: list[dict] = []
@@ -78,19 +85,22 @@ class AutoML:
         return save_model(self.models[model_id] if model_id else self.leader, path)
 
     def fit(self, frame: pd.DataFrame, target: str, test_frame: Optional[pd.DataFrame] = None) -> "AutoML":
-        self._start = time.time()
+        self.budget = Budget(self.max_runtime_secs, self.started_at or time.time())
         self._prepare(frame, target, test_frame)
         self._emit(ev.RunStarted(
             task=self.task_, task_reason=self.task_reason_, sort_metric=self.sort_metric_,
             n_rows=len(self._y), n_features=len(self.spec_.columns), planned_models=self.max_models,
             max_runtime_secs=self.max_runtime_secs, dropped_columns=dict(self.spec_.dropped),
-            dropped_rows=self.dropped_rows_, warnings=list(self.warnings_)))
+            dropped_rows=self.dropped_rows_, warnings=list(self.warnings_),
+            validation=self.validation_.describe(), validation_reason=self.validation_.reason))
         # Models run in parallel threads; multi-threaded BLAS inside each would only fight for the cores.
         with threadpool_limits(limits=1, user_api="blas"):
             for model_id, family, config in self._plan():
-                if self._out_of_time(reserve=True) or self.stopped_early:
+                if self.budget.out_of_time(reserve=True) or self.stopped_early:
                     break
                 self._train_one(model_id, family, config)
+            if not self.models and not self.stopped_early:
+                self._rescue()
             if not self.stopped_early:
                 self._build_ensembles()
         self._rank()
@@ -124,7 +134,7 @@ class AutoML:
                 "model_correlation": model_correlation({m: self._oof[m] for m in ids}, self.task_)}
 
     def elapsed(self) -> float:
-        return round(time.time() - self._start, 3)
+        return round(time.time() - self.budget.started, 3)
 
     # -- preparation --------------------------------------------------------------------------
     def _prepare(self, frame, target, test_frame):
@@ -149,11 +159,11 @@ class AutoML:
         self._X = frame[self.spec_.columns]
         self._y, self.classes_ = self._encode_target(frame[target])
         self.n_classes_ = len(self.classes_) if self.classes_ is not None else 0
-        self._splits = make_splits(self.task_, self._y, self.nfolds, self.seed)
+        self.cost_ = CostModel(TableShape.of(self._X, self.spec_, self.n_classes_), self.n_jobs)
+        self.validation_ = choose_validation(self.cost_, self.nfolds, self.max_runtime_secs)
+        self._splits = make_splits(self.validation_, self.task_, self._y, self.seed)
         self.warnings_ = data_warnings(self._X, self._y, self.task_, self.classes_, self.seed)
         self._oof: dict[str, np.ndarray] = {}
-        self._last_secs: dict[str, float] = {}
-        self._first_secs: dict[str, float] = {}
         self._pace: Optional[tuple[dict, float]] = None  # config and seconds of a boosting model that converged
         self._test = None
         self._test_raw: dict[str, np.ndarray] = {}
@@ -185,34 +195,37 @@ class AutoML:
             algos = [a for a in algos if a.lower() not in unwanted]
         return algos
 
-    def _first_models(self) -> list[tuple[str, int]]:
-        """The default models, in an order that suits the table's size: (family, default config index)."""
-        if self._X.size <= SMALL_TABLE_CELLS:  # neural nets are quick and often strong on small tables
-            order = [("GLM", 0), ("GBM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("XRT", 0), ("GBM", 2),
-                     ("GBM", 3), ("GBM", 5)]
-        else:  # on large tables boosting earns the time first (the quicker configurations first)
-            order = [("GLM", 0), ("GBM", 0), ("GBM", 2), ("GBM", 1), ("GBM", 3), ("DRF", 0), ("XRT", 0),
-                     ("DeepLearning", 0)]
-            if len(self._y) > LARGE_ROWS:  # with many rows the net comes close to the trees and differs
-                # most from them; after the slow boosting defaults there would be no time left for it
-                order.remove(("DeepLearning", 0))
-                order.insert(order.index(("GBM", 2)) + 1, ("DeepLearning", 0))
-        if self.task_ == "regression":  # the count objective; early on large tables, where time is short
-            after = ("GBM", 0) if self._X.size > SMALL_TABLE_CELLS else ("GBM", 2)
-            order.insert(order.index(after) + 1, ("GBM", 4))
+    def _default_models(self) -> list[tuple[str, int]]:
+        """The default models: (family, default config index), the count loss added for regression."""
+        order = list(DEFAULT_MODELS)
+        if self.task_ == "regression":
+            order.insert(order.index(COUNT_LOSS_AFTER) + 1, ("GBM", 4))
         return order
 
     def _plan(self) -> Iterator[tuple[str, object, dict]]:
+        """Default models, then a random search; a model expected to take too much of the time left waits.
+
+        A default model whose expected time is more than MODEL_SHARE of what is left is put back
+        behind the other defaults (on a large table, forests and nets then come after the quicker
+        boosting models instead of eating their time); one that would not finish is not started.
+        """
         allowed = self._allowed()
         counters = {k: itertools.count(1) for k in FAMILIES}
-        first = self._first_models()
         planned = 0
-        for key, i in first:
-            if key in allowed and self.task_ in FAMILIES[key].tasks and not self._too_slow(key):
-                if self.max_models is not None and planned >= self.max_models:
-                    return
-                planned += 1
-                yield f"{key}_{next(counters[key])}", FAMILIES[key], self._adapted(key, FAMILIES[key].default_configs[i])
+        queue = [(k, i) for k, i in self._default_models() if k in allowed and self.task_ in FAMILIES[k].tasks]
+        waited = set()
+        while queue:
+            key, i = queue.pop(0)
+            if self._too_slow(key):
+                continue
+            if (key, i) not in waited and queue and self._too_long(key):
+                waited.add((key, i))
+                queue.append((key, i))
+                continue
+            if self.max_models is not None and planned >= self.max_models:
+                return
+            planned += 1
+            yield f"{key}_{next(counters[key])}", FAMILIES[key], self._adapted(key, FAMILIES[key].default_configs[i])
         searchable = [k for k in SEARCH_ORDER if k in allowed and FAMILIES[k].sample_config
                       and self.task_ in FAMILIES[k].tasks]
         rng = np.random.default_rng(self.seed)
@@ -226,6 +239,9 @@ class AutoML:
                 continue
             planned += 1
             yield f"{key}_{next(counters[key])}", FAMILIES[key], FAMILIES[key].sample_config(rng)
+
+    def _expected_secs(self, key: str) -> float:
+        return self.cost_.model_secs(key, self.validation_, refit=not FAMILIES[key].bag_folds)
 
     def _adapted(self, key: str, config: dict) -> dict:
         """A boosting default without a loss of its own takes the loss of the best boosting model so far.
@@ -249,67 +265,82 @@ class AutoML:
         Trees needed scale about inversely with the learning rate, and a tree's cost grows with its
         leaves, so the last boosting model that converged in time tells about how long this one
         would take. When that is more than the time this model has, its learning rate goes up (to
-        at most MAX_PACED_RATE) so that it converges within it. Without a time budget nothing
+        at most MAX_PACED_RATE) so that it converges within it. Before any boosting model converged,
+        the cost model's estimate stands in (the first model must be done within its window).
+        Without a time budget nothing
         changes, so runs bounded by max_models stay reproducible.
         """
-        if key != "GBM" or model_deadline is None or self._pace is None or "learning_rate" not in config:
+        if key != "GBM" or model_deadline is None or "learning_rate" not in config:
             return config
         rate = float(config["learning_rate"])
         allowed = model_deadline - started
-        done, secs = self._pace
-        leaves = (config.get("num_leaves", 31) / done.get("num_leaves", 31)) ** 0.5
-        expected = secs * float(done["learning_rate"]) / rate * leaves
+        if self._pace is None:  # nothing converged yet: the cost model tells
+            expected = self._expected_secs(key) * config_factor(key, config)
+        else:
+            done, secs = self._pace
+            expected = secs * config_factor(key, config) / config_factor(key, done)
         if expected <= 0.9 * allowed:
             return config
         faster = min(MAX_PACED_RATE, rate * expected / (0.8 * allowed))
         return {**config, "learning_rate": round(faster, 4)} if faster > rate else config
 
     def _too_slow(self, key: str) -> bool:
-        """A model that would not finish in the time left is not started.
+        """A model that would not finish in the time left is not started: one cut before its end is wasted.
 
-        Its family's last model tells how long it takes; a family not tried yet is expected to take
-        as long as the first models of the families so far typically did (later ones may have been
-        sped up to fit the time left). A model cut off before its end is wasted time.
+        Its expected time comes from the cost model, corrected by how long this run's models took.
         """
-        deadline = self._deadline(reserve=True)
-        if deadline is None or not self._last_secs:
-            return False
-        expected = self._last_secs.get(key, float(np.median(list(self._first_secs.values()))))
-        return time.time() + 0.7 * expected > deadline
+        left = self.budget.left(reserve=True)
+        return left is not None and START_FACTOR * self._expected_secs(key) > left
 
-    # -- training -----------------------------------------------------------------------------
-    def _deadline(self, reserve: bool) -> Optional[float]:
-        if self.max_runtime_secs is None:
-            return None
-        kept = max(2.0, ENSEMBLE_RESERVE * self.max_runtime_secs) if reserve else 0.0
-        return self._start + self.max_runtime_secs - kept
+    def _too_long(self, key: str) -> bool:
+        """A model expected to take more than its share of the time left (it would be cut short)."""
+        left = self.budget.left(reserve=True)
+        return left is not None and self._expected_secs(key) > MODEL_SHARE * left
 
-    def _out_of_time(self, reserve: bool) -> bool:
-        deadline = self._deadline(reserve)
-        return deadline is not None and time.time() >= deadline
+    def _rescue(self) -> None:
+        """No model finished within the budget (a huge table, a slow machine, failures): train a quick one.
 
-    def _model_deadline(self, started: float) -> Optional[float]:
-        """The longest one model may take: a share of what is left, so one slow model cannot eat the run."""
-        end = self._deadline(reserve=True)
-        if end is None:
-            return None
-        return started + max(MIN_MODEL_SECS, MODEL_SHARE * (end - started))
+        A boosting model at a high learning rate on a sample of the training rows, scored on the
+        first split's validation rows, takes a second or two on any table: a run never ends without a
+        model unless every family fails on the data.
+        """
+        key = next((k for k in RESCUE_FAMILIES if k in self._allowed() and self.task_ in FAMILIES[k].tasks), None)
+        if key is None:
+            return
+        train_idx, valid_idx = self._splits[0]
+        rng = np.random.default_rng(self.seed)
+        sample = np.sort(rng.choice(train_idx, min(len(train_idx), RESCUE_ROWS), replace=False))
+        config = {**FAMILIES[key].default_configs[0], "learning_rate": MAX_PACED_RATE} if key == "GBM" else {}
+        count = 1 + sum(m.startswith(key + "_") for m in [f["model_id"] for f in self.failures])
+        self._train_one(f"{key}_{count}", FAMILIES[key], config, rescue=[(sample, valid_idx)])
 
-    def _train_one(self, model_id: str, family, config: dict) -> None:
+    def _train_one(self, model_id: str, family, config: dict, rescue: Optional[list] = None) -> None:
         self._emit(ev.ModelStarted(model_id=model_id, algo=family.key))
         started = time.time()
-        deadline = self._deadline(reserve=True)
-        model_deadline = self._model_deadline(started)
+        deadline = self.budget.deadline(reserve=True)
+        model_deadline = self.budget.model_deadline(started, first=not self.models)
+        if rescue is not None:  # no deadline to wait for: it is small enough to be done in a moment
+            deadline, model_deadline = None, (None if self.max_runtime_secs is None else started + RESCUE_SECS)
         config = self._paced(family.key, config, started, model_deadline)
+        expected = self.cost_.model_secs(family.key, self.validation_, refit=not family.bag_folds) \
+            / self.cost_.correction(family.key) * config_factor(family.key, config)
+        splits, recorded = rescue or self._splits, dict(config)
+        if rescue is not None:
+            recorded["sample_rows"] = int(splits[0][0].size)
+        elif not self.models and model_deadline is not None:  # the first model must be done in its window
+            splits = self._within(family.key, config, model_deadline - started)
+            if splits is not self._splits:
+                recorded["sample_rows"] = int(splits[0][0].size)
         seed = self.seed + len(self.models) + len(self.failures)
         n_parallel = min(self.n_jobs, len(self._splits))
         fold_ctx = BuildContext(task=self.task_, spec=self.spec_, n_rows=len(self._y), n_classes=self.n_classes_,
                                 seed=seed, n_jobs=max(1, self.n_jobs // n_parallel))
         try:
-            oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), self._X, self._y, self._splits,
+            single = len(splits) == 1  # a holdout: the one fitted model is the final model
+            oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), self._X, self._y, splits,
                                          self.task_, self.n_classes_, deadline, n_parallel,
-                                         model_deadline, keep=family.bag_folds)
-            if family.bag_folds or len(self._splits) == 1:
+                                         model_deadline, keep=family.bag_folds or single)
+            if family.bag_folds or single:
                 estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs) if len(fitted) > 1 else fitted[0]
             else:
                 estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel)
@@ -319,17 +350,35 @@ class AutoML:
         except Exception as exc:  # one model's failure is recorded, the run goes on
             self._record_failure(model_id, family.key, exc)
             return
-        secs = self._last_secs[family.key] = time.time() - started
-        self._first_secs.setdefault(family.key, secs)
-        if family.key == "GBM" and "learning_rate" in config and (model_deadline is None or started + secs < model_deadline - 1):
-            self._pace = (config, secs)  # it stopped by itself, not cut
-        model = self._make_model(model_id, family.key, estimator, config, oof, started)
+        secs = time.time() - started
+        if model_deadline is None or started + secs < model_deadline - 1:  # it ended by itself, not cut
+            self.cost_.observe(family.key, expected, secs)
+            if family.key == "GBM" and "learning_rate" in config:
+                self._pace = (config, secs)
+        model = self._make_model(model_id, family.key, estimator, recorded, oof, started)
         self._finish(model, oof)
+
+    def _within(self, key: str, config: dict, allowed: float) -> list:
+        """Splits for a model that must finish within ``allowed`` seconds.
+
+        When even the fastest learning rate would not let it converge in time on all training
+        rows, it trains on a sample of them (validated on the same rows as every other model).
+        """
+        expected = self._expected_secs(key) * config_factor(key, config)
+        if expected <= FIRST_MODEL_MARGIN * allowed:
+            return self._splits
+        share = max(FIRST_MODEL_MARGIN * allowed / expected, 0.0)
+        rng = np.random.default_rng(self.seed)
+        splits = []
+        for train_idx, valid_idx in self._splits:
+            rows = min(len(train_idx), max(MIN_SAMPLE_ROWS, int(share * len(train_idx))))
+            splits.append((np.sort(rng.choice(train_idx, rows, replace=False)), valid_idx))
+        return splits if splits[0][0].size < self._splits[0][0].size else self._splits
 
     def _refit(self, family, config, fold_ctx, fitted, started, n_parallel):
         """Fit the final model on all rows, in about the time one wave of folds took."""
         wave_secs = (time.time() - started) * n_parallel / len(fitted)
-        deadline = self._deadline(reserve=True)
+        deadline = self.budget.deadline(reserve=True)
         if deadline is not None and time.time() + 0.5 * wave_secs > deadline:
             raise OutOfTime()
         if family.refit_config:
@@ -386,13 +435,13 @@ class AutoML:
         if len(best_of_family) >= 2:
             groups.append(("StackedEnsemble_BestOfFamily_1", best_of_family))
         for model_id, members in groups:
-            if self._out_of_time(reserve=False):
+            if self.budget.out_of_time(reserve=False):
                 break
             self._emit(ev.ModelStarted(model_id=model_id, algo=ENSEMBLE_ALGO))
             started = time.time()
             try:
                 meta, oof, _ = fit_stack(self.task_, [self._oof[m.model_id] for m in members], self._y,
-                                         self.n_classes_, self.seed)
+                                         self.n_classes_, self.seed, deadline=self.budget.deadline(reserve=False))
                 used = [i for i, w in enumerate(meta.weights_) if w > 0]
                 meta.weights_ = meta.weights_[used]
                 members = [members[i] for i in used]

@@ -8,6 +8,8 @@ starts from the best single model, so an ensemble never scores worse than its be
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from sklearn.base import BaseEstimator
 
@@ -26,10 +28,11 @@ def _loss(task: str, pred: np.ndarray, y: np.ndarray) -> float:
 class GreedyEnsemble(BaseEstimator):
     """Weighted average of base predictions chosen by greedy forward selection (with replacement)."""
 
-    def __init__(self, task="regression", n_classes=0, max_iter=50):
+    def __init__(self, task="regression", n_classes=0, max_iter=50, deadline=None):
         self.task = task
         self.n_classes = n_classes
         self.max_iter = max_iter
+        self.deadline = deadline  # time.time() after which the selection stops with what it has
 
     def _blocks(self, Z: np.ndarray) -> list[np.ndarray]:
         """Per-model predictions in the shape the loss needs (values, or class probabilities)."""
@@ -58,6 +61,8 @@ class GreedyEnsemble(BaseEstimator):
                 stale += 1
                 if stale >= 5:
                     break
+            if self.deadline is not None and time.time() > self.deadline:
+                break
         self.weights_ = best_counts / best_counts.sum()
         self.classes_ = np.arange(self.n_classes) if self.task != "regression" else None
         return self
@@ -74,16 +79,16 @@ class GreedyEnsemble(BaseEstimator):
         return self._average(Z)
 
 
-def make_metalearner(task: str, n_classes: int) -> GreedyEnsemble:
-    return GreedyEnsemble(task=task, n_classes=n_classes)
+def make_metalearner(task: str, n_classes: int, deadline=None) -> GreedyEnsemble:
+    return GreedyEnsemble(task=task, n_classes=n_classes, deadline=deadline)
 
 
-def fit_stack(task: str, oofs: list[np.ndarray], y: np.ndarray, n_classes: int, seed: int):
+def fit_stack(task: str, oofs: list[np.ndarray], y: np.ndarray, n_classes: int, seed: int, deadline=None):
     """Fit the metalearner; return (metalearner, the ensemble's out-of-fold predictions, metrics)."""
     mask = np.all([covered(o) for o in oofs], axis=0)
     Z = level_one_features(task, [o[mask] for o in oofs])
     yz = y[mask]
-    final = make_metalearner(task, n_classes).fit(Z, yz)
+    final = make_metalearner(task, n_classes, deadline).fit(Z, yz)
     pred = final.predict(Z) if task == "regression" else final.predict_proba(Z)
     shape = (len(yz),) if task == "regression" else (len(yz), n_classes)
     full_oof = np.full((len(y),) + shape[1:], np.nan)

@@ -36,6 +36,8 @@ class RunStarted(Event):
     dropped_columns: dict = field(default_factory=dict)
     dropped_rows: int = 0
     warnings: list = field(default_factory=list)
+    validation: str = ""  # how models are scored: "5-fold CV", "holdout 20%", ...
+    validation_reason: str = ""
 
 
 @dataclass(frozen=True)

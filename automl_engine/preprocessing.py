@@ -71,13 +71,7 @@ class DatetimeParts(BaseEstimator, TransformerMixin):
         frame = pd.DataFrame(X)
         parts = []
         for col in frame.columns:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                values = pd.to_datetime(frame[col], errors="coerce", format="mixed")
-                if not hasattr(values, "dt"):  # offsets that differ from row to row: compare in UTC
-                    values = pd.to_datetime(frame[col], errors="coerce", format="mixed", utc=True)
-            if values.dt.tz is not None:
-                values = values.dt.tz_localize(None)  # local wall-clock time: hours and days as written
+            values = _parse_dates(frame[col])
             for part in self._parts():
                 if part == "days":
                     parts.append(((values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(float))
@@ -94,12 +88,38 @@ class DatetimeParts(BaseEstimator, TransformerMixin):
         return np.asarray([f"{c}.{p}" for c in self.columns_ for p in self._parts()], dtype=object)
 
 
+def _parse_dates(column: pd.Series) -> pd.Series:
+    """Datetimes from text, parsing each distinct value once (a table repeats its dates many times).
+
+    A time zone or offset is dropped after parsing: hours and days are kept as written.
+    """
+    codes, uniques = pd.factorize(column)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(pd.Series(uniques, dtype=object), errors="coerce", format="mixed")
+        if not hasattr(parsed, "dt"):  # offsets that differ from row to row: compare in UTC
+            parsed = pd.to_datetime(pd.Series(uniques, dtype=object), errors="coerce", format="mixed", utc=True)
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_localize(None)
+    values = parsed.to_numpy()
+    out = np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else np.datetime64("NaT"),
+                   np.datetime64("NaT"))
+    return pd.Series(out.astype("datetime64[ns]"), index=column.index)
+
+
 class ToCategory(ToNumber):
     """Turn category values into strings (missing stays missing) so mixed types encode cleanly."""
 
     def transform(self, X):
         frame = pd.DataFrame(X)
-        return frame.apply(lambda c: c.map(lambda v: v if pd.isna(v) else str(v).strip())).to_numpy(dtype=object)
+        out = np.empty(frame.shape, dtype=object)
+        for i, (_, col) in enumerate(frame.items()):
+            known = col.notna().to_numpy()
+            values = col.to_numpy(dtype=object)
+            values[known] = col[known].astype(str).str.strip().to_numpy(dtype=object)
+            values[~known] = np.nan
+            out[:, i] = values
+        return out
 
 
 class TextColumn(BaseEstimator, TransformerMixin):

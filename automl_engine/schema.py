@@ -21,7 +21,10 @@ USED_KINDS = (NUMERIC, CATEGORICAL, BOOLEAN, DATETIME, TEXT)
 TASKS = ("regression", "binary", "multiclass")
 MAX_CLASSES = 100
 BOOL_VALUES = {"true", "false", "yes", "no", "t", "f", "y", "n"}
-_DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$")
+# dates, optionally with a time, and ISO-8601's "Z" or a "+02:00" / "-0500" offset after the time
+_DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+                        r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?\s*$")
+DISTINCT_SAMPLE = 200  # distinct values looked at to tell dates from other text
 
 
 @dataclass
@@ -60,68 +63,77 @@ class FeatureSpec:
         return out
 
 
-def _as_strings(series: pd.Series) -> pd.Series:
-    return series.dropna().astype(str).str.strip()
+def _as_strings(values) -> pd.Series:
+    return pd.Series(values).dropna().astype(str).str.strip()
 
 
-def _is_bool(series: pd.Series, nonnull: pd.Series) -> bool:
+def _is_bool(series: pd.Series, uniques: np.ndarray) -> bool:
     if pd.api.types.is_bool_dtype(series):
         return True
     if series.dtype == object:
-        values = set(_as_strings(series).str.lower().unique())
+        values = set(_as_strings(uniques).str.lower().unique())
         return 0 < len(values) <= 2 and values <= BOOL_VALUES
     return False
 
 
-def _is_datetime(series: pd.Series) -> bool:
+def _is_datetime(series: pd.Series, uniques: np.ndarray) -> bool:
     if pd.api.types.is_datetime64_any_dtype(series):
         return True
     if series.dtype != object:
         return False
-    sample = _as_strings(series).head(200)
+    sample = _as_strings(uniques[:DISTINCT_SAMPLE])
     if sample.empty or not sample.str.match(_DATE_LIKE).mean() > 0.95:
         return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
     return parsed.notna().mean() > 0.95
 
 
-def _is_text(nonnull_str: pd.Series, distinct: int) -> bool:
-    """Several words per value, mostly different values: sentences, names, descriptions."""
-    if nonnull_str.empty:
+def _is_text(uniques: pd.Series, counts: np.ndarray, n_nonnull: int) -> bool:
+    """Several words per value, mostly different values: sentences, names, descriptions.
+
+    Works on the distinct values weighted by how often each occurs, so a column costs what its
+    distinct values cost, not what its rows cost.
+    """
+    if uniques.empty:
         return False
-    words = nonnull_str.str.split().str.len().mean()
-    if distinct == len(nonnull_str):  # unique per row: names and descriptions, not codes
+    weights = counts / counts.sum()
+    words = float(np.dot(uniques.str.split().str.len().to_numpy(float), weights))
+    distinct = len(uniques)
+    if distinct == n_nonnull:  # unique per row: names and descriptions, not codes
         return words >= 3
-    return words >= 4 and nonnull_str.str.len().mean() >= 25 and distinct > 0.5 * len(nonnull_str)
+    length = float(np.dot(uniques.str.len().to_numpy(float), weights))
+    return words >= 4 and length >= 25 and distinct > 0.5 * n_nonnull
 
 
 def infer_column(series: pd.Series, n_rows: int) -> ColumnInfo:
     name = str(series.name)
-    missing = int(series.isna().sum())
     nonnull = series.dropna()
-    distinct = int(nonnull.nunique())
-    info = ColumnInfo(name, CATEGORICAL, missing, distinct)
+    missing = n_rows - len(nonnull)
+    counts = nonnull.value_counts(sort=False)
+    distinct = len(counts)
+    info = ColumnInfo(name, CATEGORICAL, int(missing), distinct)
     if distinct <= 1:
         info.kind, info.reason = CONSTANT, (
             "it is empty" if distinct == 0 else "it has the same value in every row")
         return info
-    if _is_bool(series, nonnull):
+    uniques = counts.index.to_numpy()
+    if _is_bool(series, uniques):
         info.kind = BOOLEAN
         return info
     if pd.api.types.is_numeric_dtype(series):
-        is_int = pd.api.types.is_integer_dtype(series) or bool(np.all(np.mod(nonnull, 1) == 0))
+        is_int = pd.api.types.is_integer_dtype(series) or bool(np.all(np.mod(uniques.astype(float), 1) == 0))
         if is_int and distinct == n_rows and n_rows >= 20 and _looks_like_counter(nonnull):
             info.kind, info.reason = ID, "it is a row number or ID (a different whole number in every row)"
         else:
             info.kind = NUMERIC
         return info
-    if _is_datetime(series):
+    if _is_datetime(series, uniques):
         info.kind = DATETIME
         return info
-    strings = _as_strings(series)
-    if _is_text(strings, distinct):
+    strings = pd.Series(uniques).astype(str).str.strip()
+    if _is_text(strings, counts.to_numpy(), len(nonnull)):
         info.kind, info.reason = TEXT, "free text: the models learn from the words it contains"
         return info
     if distinct == len(nonnull) and n_rows >= 20:

@@ -6,30 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-HOLDOUT_ROWS = 500_000  # above this many rows, a single holdout replaces k-fold
 EVAL_SET_MIN_ROWS = 1000  # validation folds at least this large also decide when to stop training
 
 
 class OutOfTime(Exception):
     """The budget ran out before the model could be finished."""
-
-
-def make_splits(task: str, y: np.ndarray, nfolds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    n = len(y)
-    classification = task != "regression"
-    min_class = int(np.bincount(y.astype(int)).min()) if classification else n
-    if nfolds >= 2 and n < HOLDOUT_ROWS:
-        if classification and min_class >= nfolds:
-            splitter = StratifiedKFold(n_splits=nfolds, shuffle=True, random_state=seed)
-        else:
-            splitter = KFold(n_splits=nfolds, shuffle=True, random_state=seed)
-        return list(splitter.split(np.zeros(n), y))
-    idx = np.arange(n)
-    stratify = y if classification and min_class >= 2 else None
-    train, valid = train_test_split(idx, test_size=0.2, random_state=seed, stratify=stratify)
-    return [(np.sort(train), np.sort(valid))]
 
 
 def predict_raw(estimator, X, task: str) -> np.ndarray:
@@ -143,4 +125,4 @@ def covered(oof: np.ndarray) -> np.ndarray:
     return ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
 
 
-__all__ = ["make_splits", "cross_validate", "fit_full", "covered", "OutOfTime", "FoldAverage", "clone"]
+__all__ = ["cross_validate", "fit_full", "covered", "OutOfTime", "FoldAverage", "clone"]

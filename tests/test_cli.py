@@ -38,7 +38,7 @@ def test_train_prints_a_leaderboard_table_on_the_wine_file():
     result = run_cli("train", DATA / "wine_quality_train.csv", "--target", "quality", "--max-models", 1,
                      "--nfolds", 2)
     assert result.returncode == 0, result.stderr
-    assert "GLM_1" in result.stdout and "rmse" in result.stdout and "regression" in result.stdout
+    assert "GBM_1" in result.stdout and "rmse" in result.stdout and "regression" in result.stdout
 
 
 def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path):

@@ -41,7 +41,7 @@ def test_events_report_every_model_in_order():
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     started = [e.model_id for e in seen if e.kind == "model_started"]
     finished = [e.model_id for e in seen if e.kind == "model_finished"]
-    assert started == finished == ["GLM_1", "GBM_1", "StackedEnsemble_AllModels_1",
+    assert started == finished == ["GBM_1", "GLM_1", "StackedEnsemble_AllModels_1",
                                     "StackedEnsemble_BestOfFamily_1"]
     for e in seen:
         assert isinstance(e.to_dict(), dict)
@@ -51,7 +51,7 @@ def test_a_callback_returning_true_stops_the_run_and_keeps_models():
     aml = AutoML(max_models=5, nfolds=3, seed=1, callback=lambda e: e.kind == "model_finished")
     aml.fit(synthetic("regression"), "y")
     assert aml.stopped_early
-    assert [r["model_id"] for r in aml.leaderboard] == ["GLM_1"]
+    assert [r["model_id"] for r in aml.leaderboard] == ["GBM_1"]
 
 
 def test_one_failing_model_is_recorded_and_the_run_goes_on(monkeypatch):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from automl_engine import AutoML, read_csv
-from automl_engine import validation
+from automl_engine import planning
+from automl_engine.families.gbm import MIN_ROUNDS
 from automl_engine.families import FAMILIES, BuildContext
 from automl_engine.schema import feature_spec
 from tests.helpers import synthetic
@@ -29,7 +30,7 @@ def test_boosting_past_its_deadline_stops_adding_trees():
     y = (frame["y"] == "yes").astype(int).to_numpy()
     spec, ctx = _context(frame, "binary", deadline=time.time() - 1)
     gbm = FAMILIES["GBM"].build(ctx, {"learning_rate": 0.01}).fit(frame[spec.columns], y)
-    assert gbm.named_steps["model"].booster_.current_iteration() <= 2
+    assert gbm.named_steps["model"].booster_.current_iteration() <= MIN_ROUNDS + 1
 
 
 def test_a_neural_net_past_its_deadline_stops_after_one_epoch():
@@ -40,7 +41,7 @@ def test_a_neural_net_past_its_deadline_stops_after_one_epoch():
 
 
 def test_large_tables_switch_to_a_single_holdout(monkeypatch):
-    monkeypatch.setattr(validation, "HOLDOUT_ROWS", 100)
+    monkeypatch.setattr(planning, "HOLDOUT_ROWS", 100)
     aml = AutoML(max_models=2, nfolds=5, seed=1).fit(synthetic("binary", n=300), "y")
     assert len(aml._splits) == 1
     assert len(aml._splits[0][1]) == 60  # a fifth of the rows

@@ -8,6 +8,7 @@ import pandas as pd
 
 from automl_engine import AutoML
 from automl_engine.families.deeplearning import MLPEstimator
+from automl_engine.planning import MIN_SAMPLE_ROWS, Budget, CostModel, TableShape, Validation
 from automl_engine.preprocessing import DatetimeParts
 from automl_engine.validation import FoldAverage
 from tests.helpers import synthetic
@@ -37,27 +38,58 @@ def test_a_model_file_saved_before_the_trend_part_still_gets_its_six_parts():
     assert "when.days" not in parts.get_feature_names_out()
 
 
+def _planned(max_runtime_secs=60, n=2000, width=20, n_classes=2, validation=Validation("kfold", nfolds=5)):
+    """An AutoML past its preparation, with a cost model for a table of ``n`` rows."""
+    aml = AutoML(max_runtime_secs=max_runtime_secs)
+    aml.budget = Budget(max_runtime_secs)
+    aml.cost_ = CostModel(TableShape(n_rows=n, n_features=width, tree_width=width, linear_width=2 * width,
+                                     n_classes=n_classes))
+    aml.validation_ = validation
+    aml._pace = None
+    return aml
+
+
 def test_a_model_that_would_not_finish_in_the_time_left_is_not_started():
-    aml = AutoML(max_runtime_secs=60)
-    aml._start = time.time() - 50  # the run's own deadline is 57 s after the start: 7 s are left
-    aml._last_secs, aml._first_secs = {}, {}
-    assert not aml._too_slow("XRT")  # nothing measured yet: no reason to hold back
-    aml._first_secs = {"GBM": 12.0, "DRF": 11.0, "GLM": 0.3}
-    aml._last_secs = {"GBM": 3.0, "DRF": 11.0, "GLM": 0.3}  # the last boosting model was sped up
-    assert not aml._too_slow("GBM")  # its last model took 3 s
+    aml = _planned()
+    aml.budget.started = time.time() - 50  # the run's own deadline is 57 s after the start: 7 s are left
+    assert not aml._too_slow("GBM") and not aml._too_slow("DRF")  # a small table: every model fits
+    aml.cost_.observe("DRF", 1.0, 40.0)  # this run's forests take 40 times what was expected
     assert aml._too_slow("DRF")
+    assert aml._too_slow("XRT")  # not tried yet: expected to be as far off as the families seen so far
+    aml.cost_.observe("GLM", 1.0, 1.0)
     assert not aml._too_slow("GLM")
-    assert aml._too_slow("XRT")  # not tried yet: expected to take what the first models typically took
-    aml._first_secs["DRF"] = 0.5
-    assert not aml._too_slow("XRT")
+    assert aml.cost_.correction("XRT") == 20.5  # the median of what was seen
+
+
+def test_a_slow_default_waits_behind_the_quicker_ones_on_a_large_table():
+    aml = _planned(n=400_000, n_classes=0, validation=Validation("holdout"))
+    aml.cost_.observe("GBM", 1.0, 1.0)  # as a run learns it from its first models
+    aml.cost_.observe("DRF", 1.0, 2.0)
+    assert aml._too_long("DRF") and not aml._too_long("GBM")
+    aml.task_, aml.include_algos = "regression", ["GBM", "DRF"]
+    plan = aml._plan()
+    first = [next(plan)[0] for _ in range(7)]
+    assert first == ["GBM_1", "GBM_2", "GBM_3", "GBM_4", "GBM_5", "GBM_6", "DRF_1"]  # it waited, and still fits
+
+
+def test_the_first_model_trains_on_a_sample_when_its_window_is_too_short_for_all_rows():
+    aml = _planned(n=400_000)
+    aml._y = np.zeros(400_000)
+    aml.seed = 1
+    aml._splits = [(np.arange(320_000), np.arange(320_000, 400_000))]
+    aml.validation_ = Validation("holdout")
+    splits = aml._within("GBM", {"learning_rate": 0.2}, allowed=1.0)
+    assert MIN_SAMPLE_ROWS <= len(splits[0][0]) < 320_000
+    assert np.array_equal(splits[0][1], aml._splits[0][1])  # scored on the same rows as every model
+    assert aml._within("GBM", {"learning_rate": 0.2}, allowed=600.0) is aml._splits
 
 
 def test_a_boosting_model_short_of_time_learns_faster_instead_of_being_cut_off():
-    aml = AutoML(max_runtime_secs=60)
+    aml = _planned(n=400_000, validation=Validation("holdout"))
     start = time.time()
     default = {"learning_rate": 0.05, "num_leaves": 31, "objective": "poisson"}
-    aml._pace = None
-    assert aml._paced("GBM", default, start, start + 5) == default  # nothing converged yet to go by
+    first = aml._paced("GBM", default, start, start + 5)  # nothing converged yet: the cost model tells
+    assert first["learning_rate"] > 0.05
     aml._pace = ({"learning_rate": 0.05, "num_leaves": 31}, 10.0)  # converged in 10 s
     assert aml._paced("GBM", default, start, start + 20) == default  # it has the time it needs
     assert aml._paced("GBM", default, start, None) == default  # no time budget: as configured

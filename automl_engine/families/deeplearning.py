@@ -17,7 +17,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from .base import BuildContext, Family
 
-SKEWED = 1.0  # skewness above which a non-negative target is learned as log(1 + y)
+SKEWED = 1.0
+EPOCH_STRETCH_ROWS = 50_000  # on larger tables an epoch is split into stretches of this many rows  # skewness above which a non-negative target is learned as log(1 + y)
 
 
 def log_scale_suits(y: np.ndarray) -> bool:
@@ -86,8 +87,10 @@ class MLPEstimator(BaseEstimator):
                   random_state=self.random_state)
         extra = {} if self.task == "regression" else {"classes": np.unique(y)}
         best, best_loss, stale = None, np.inf, 0
+        rng = np.random.default_rng(self.random_state)
         for _ in range(self.max_epochs):
-            net.partial_fit(X_fit, y_fit, **extra)
+            if not self._epoch(net, X_fit, y_fit, extra, rng):
+                break  # out of time in the middle of an epoch: the best epoch so far stands
             loss = self._loss(net, X_val, y_val)
             if loss < best_loss - 1e-6:
                 best, best_loss, stale = copy.deepcopy(net), loss, 0
@@ -100,6 +103,25 @@ class MLPEstimator(BaseEstimator):
         if self.task != "regression":
             self.classes_ = self.net_.classes_
         return self
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.time() > self.deadline
+
+    def _epoch(self, net, X, y, extra, rng) -> bool:
+        """One pass over the rows, in stretches with a look at the clock between them (large tables).
+
+        False when the time ran out before the pass ended, unless nothing was learnt yet.
+        """
+        if len(y) <= EPOCH_STRETCH_ROWS:
+            net.partial_fit(X, y, **extra)
+            return True
+        order = rng.permutation(len(y))
+        for start in range(0, len(y), EPOCH_STRETCH_ROWS):
+            rows = order[start:start + EPOCH_STRETCH_ROWS]
+            net.partial_fit(X[rows], y[rows], **extra)
+            if self._out_of_time() and hasattr(net, "coefs_"):
+                return start + EPOCH_STRETCH_ROWS >= len(y)
+        return True
 
     def predict(self, X):
         X = np.asarray(X, dtype=float)

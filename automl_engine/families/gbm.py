@@ -47,6 +47,7 @@ def sample_config(rng: np.random.Generator) -> dict:
 
 
 COUNT_OBJECTIVES = ("poisson", "tweedie")
+MIN_ROUNDS = 10  # rounds grown even past the deadline: fewer would give a model worse than a constant
 
 
 class _Deadline:
@@ -59,7 +60,7 @@ class _Deadline:
     def __call__(self, env):
         import lightgbm
 
-        if self.deadline is not None and time.time() > self.deadline and env.iteration > 0:
+        if self.deadline is not None and time.time() > self.deadline and env.iteration >= MIN_ROUNDS:
             raise lightgbm.callback.EarlyStopException(env.iteration - 1, env.evaluation_result_list or [])
 
 
@@ -71,7 +72,7 @@ class LGBMEstimator(BaseEstimator):
     """
 
     def __init__(self, task="regression", params=None, categorical_features=None, n_estimators=3000,
-                 early_stopping_rounds=50, n_jobs=2, random_state=0, deadline=None):
+                 early_stopping_rounds=50, n_jobs=2, random_state=0, deadline=None, n_classes=None):
         self.task = task
         self.params = params
         self.categorical_features = categorical_features
@@ -80,13 +81,14 @@ class LGBMEstimator(BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.deadline = deadline
+        self.n_classes = n_classes  # from the whole target: a fold may lack the rarest classes
 
     def _objective(self, y):
         if self.task == "regression":
             return {"objective": "regression", "metric": "l2"}
         if self.task == "binary":
             return {"objective": "binary", "metric": "binary_logloss"}
-        return {"objective": "multiclass", "metric": "multi_logloss", "num_class": int(np.max(y)) + 1}
+        return {"objective": "multiclass", "metric": "multi_logloss", "num_class": max(int(self.n_classes or 0), int(np.max(y)) + 1)}
 
     accepts_eval_set = True
 
@@ -150,7 +152,8 @@ def make_model(ctx: BuildContext, config: dict):
     cats = list(range(start, start + len(ctx.spec.categorical)))
     rounds = 3000 if ctx.task != "multiclass" else 1500  # each multiclass round grows a tree per class
     return LGBMEstimator(task=ctx.task, params=config, categorical_features=cats, n_jobs=ctx.n_jobs,
-                         random_state=ctx.seed, deadline=ctx.deadline, n_estimators=rounds)
+                         random_state=ctx.seed, deadline=ctx.deadline, n_estimators=rounds,
+                         n_classes=ctx.n_classes or None)
 
 
 FAMILY = Family(key="GBM", style="tree", make_model=make_model, default_configs=DEFAULTS,

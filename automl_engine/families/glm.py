@@ -1,13 +1,94 @@
-"""GLM: regularized linear regression and logistic regression."""
+"""GLM: regularized linear regression and logistic regression, bounded in time.
+
+A linear fit cannot be stopped half-way by the solvers it uses, so the time is bounded in two
+ways: on a large table, a fit on a small probe sample tells how long a row costs and the model
+is fitted on as many rows as the time allows (a linear model gains little from the rest); and
+the logistic solver runs in short stretches, checking the clock between them.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, RidgeCV
 
 from .base import BuildContext, Family
 
+ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+PROBE_ROWS = 2_000  # rows fitted first, to learn what a row costs on this table
+TIME_SHARE = 0.7  # of the time allowed, what the full fit plans to use (the rest is margin)
+SOLVER_STRETCH = 50  # solver iterations between looks at the clock
+MAX_ITER = 2_000
+
+
+class GLMEstimator(BaseEstimator):
+    def __init__(self, task="regression", C=1.0, random_state=0, deadline=None):
+        self.task = task
+        self.C = C
+        self.random_state = random_state
+        self.deadline = deadline
+
+    def fit(self, X, y):
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y)
+        rows = self._rows_in_time(X, y)
+        if rows < len(y):
+            idx = self._sample(y, rows)
+            X, y = X[idx], y[idx]
+        self.rows_used_ = len(y)
+        self.model_ = self._fit(X, y)
+        self.n_features_in_ = X.shape[1]
+        if self.task != "regression":
+            self.classes_ = self.model_.classes_
+        return self
+
+    def _fit(self, X, y):
+        if self.task == "regression":
+            return RidgeCV(alphas=ALPHAS).fit(X, y)
+        model = LogisticRegression(C=self.C, max_iter=SOLVER_STRETCH, warm_start=True, random_state=self.random_state)
+        done = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            while done < MAX_ITER:
+                model.fit(X, y)
+                done += SOLVER_STRETCH
+                if int(np.max(model.n_iter_)) < SOLVER_STRETCH:  # converged
+                    break
+                if self.deadline is not None and time.time() > self.deadline:
+                    break
+        return model
+
+    def _rows_in_time(self, X, y) -> int:
+        """All rows, unless a probe fit says they would not fit in the time left."""
+        n = len(y)
+        if self.deadline is None or n <= 2 * PROBE_ROWS:
+            return n
+        started = time.time()
+        self._fit(*(a[self._sample(y, PROBE_ROWS)] for a in (X, y)))
+        per_row = (time.time() - started) / PROBE_ROWS
+        allowed = self.deadline - time.time()
+        return int(min(n, max(PROBE_ROWS, TIME_SHARE * allowed / max(per_row, 1e-9))))
+
+    def _sample(self, y, rows: int) -> np.ndarray:
+        """A random sample of rows that keeps at least one row of every class."""
+        rng = np.random.default_rng(self.random_state)
+        idx = rng.choice(len(y), size=rows, replace=False)
+        if self.task != "regression":
+            idx = np.union1d(idx, np.unique(y, return_index=True)[1])
+        return np.sort(idx)
+
+    def predict(self, X):
+        return self.model_.predict(np.asarray(X, dtype=float))
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(np.asarray(X, dtype=float))
+
 
 def make_model(ctx: BuildContext, config: dict):
-    if ctx.task == "regression":
-        return RidgeCV(alphas=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0))
-    return LogisticRegression(C=config.get("C", 1.0), max_iter=2000, random_state=ctx.seed)
+    return GLMEstimator(task=ctx.task, C=config.get("C", 1.0), random_state=ctx.seed, deadline=ctx.deadline)
 
 
 FAMILY = Family(key="GLM", style="linear", make_model=make_model)

@@ -1,0 +1,261 @@
+"""How a run spends its time: the budget, what each candidate model is expected to cost, and how
+models are validated.
+
+The cost model predicts a model's fit time and memory from the table's shape (rows, columns after
+preprocessing, classes) and the family, with one coefficient per family measured on a 2-core
+machine. Each run then corrects it from its own fits: the ratio of actual to expected time for a
+family (and, for a family not tried yet, the typical ratio of the families that were) scales
+every later estimate, so a slow machine or a hard table is learnt within the first models.
+
+The same estimates choose the validation (k-fold, a holdout, or a holdout with training on a
+sample of rows) and give the pre-flight estimate that the app shows before a run starts.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+# -- the budget ------------------------------------------------------------------------------------
+FIRST_MODEL_SHARE = 0.10  # the first model is on the leaderboard within this share of the budget
+ENSEMBLE_RESERVE = 0.05  # kept for the stacked ensembles and the last model's wrap-up
+MIN_RESERVE_SECS = 2.0
+MODEL_SHARE = 0.35  # of the time left, the most one model may take: one slow model cannot eat the run
+MIN_MODEL_SECS = 5.0
+
+
+@dataclass
+class Budget:
+    """The run's clock. Without ``max_runtime_secs`` there are no deadlines (a number of models bounds it)."""
+    max_runtime_secs: Optional[float]
+    started: float = field(default_factory=time.time)
+
+    def deadline(self, reserve: bool = True) -> Optional[float]:
+        if self.max_runtime_secs is None:
+            return None
+        kept = max(MIN_RESERVE_SECS, ENSEMBLE_RESERVE * self.max_runtime_secs) if reserve else 0.0
+        return self.started + self.max_runtime_secs - kept
+
+    def left(self, reserve: bool = True) -> Optional[float]:
+        end = self.deadline(reserve)
+        return None if end is None else end - time.time()
+
+    def out_of_time(self, reserve: bool = True) -> bool:
+        left = self.left(reserve)
+        return left is not None and left <= 0
+
+    def model_deadline(self, started: float, first: bool = False) -> Optional[float]:
+        """When one model must wrap up: a share of what is left; the first model, within its window."""
+        end = self.deadline(reserve=True)
+        if end is None:
+            return None
+        limit = started + max(MIN_MODEL_SECS, MODEL_SHARE * (end - started))
+        if first:
+            limit = min(limit, max(started + 1.0, self.started + FIRST_MODEL_SHARE * self.max_runtime_secs))
+        return min(limit, end)
+
+
+# -- the cost model --------------------------------------------------------------------------------
+# Seconds per (row x column) for one fit at the family's default settings, one thread, measured on
+# this project's benchmark machine (2 cores). A tree family's columns are the tree preprocessing's;
+# GLM's and the net's are the one-hot, scaled ones. FIXED_SECS is what any fit costs on a tiny table.
+SECS_PER_CELL = {"GLM": 5.0e-7, "GBM": 2.0e-6, "DRF": 8.0e-6, "XRT": 3.5e-6, "DeepLearning": 3.0e-6}
+FIXED_SECS = {"GLM": 0.05, "GBM": 0.15, "DRF": 0.3, "XRT": 0.2, "DeepLearning": 0.8}
+PREP_SECS_PER_CELL = 3.0e-7  # preprocessing every row of a fit (training and validation rows), per raw column
+REGRESSION_FOREST_FACTOR = 3.0  # regression forests try half the columns at each split, classifiers their root
+# Bytes held per training cell while a family fits (data copies, trees, histograms), beyond the frame.
+BYTES_PER_CELL = {"GLM": 24, "GBM": 12, "DRF": 40, "XRT": 40, "DeepLearning": 16}
+PROCESS_MB = 350  # the engine's libraries loaded, before any data
+ROWS_PER_TREE_CAP = 20_000  # forests on large tables draw this many rows per tree (see families/drf.py)
+BEYOND_CAP_COST = 0.1  # rows beyond the cap still cost this much each (sampling, predicting)
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """What the cost of a model depends on."""
+    n_rows: int
+    n_features: int  # raw feature columns
+    tree_width: int  # columns after the tree preprocessing
+    linear_width: int  # columns after the linear preprocessing (one-hot, indicators, words)
+    n_classes: int  # 0 for regression
+    frame_mb: float = 0.0
+
+    @classmethod
+    def of(cls, X, spec, n_classes: int) -> "TableShape":
+        from .preprocessing import DATETIME_PARTS
+
+        levels = [min(int(X[c].nunique()), 61) for c in spec.categorical]
+        tree = (len(spec.numeric) + len(spec.boolean) + len(DATETIME_PARTS) * len(spec.datetime)
+                + len(spec.categorical) + 40 * len(spec.text))
+        linear = (2 * len(spec.numeric) + 2 * len(spec.boolean) + 2 * len(DATETIME_PARTS) * len(spec.datetime)
+                  + sum(levels) + 200 * len(spec.text))
+        frame_mb = float(X.memory_usage(deep=False).sum()) / 2**20 + 60 * len(X) * len(spec.categorical) / 2**20
+        return cls(n_rows=len(X), n_features=len(spec.columns), tree_width=max(tree, 1),
+                   linear_width=max(linear, 1), n_classes=n_classes, frame_mb=frame_mb)
+
+    def width(self, family: str) -> int:
+        return self.linear_width if family in ("GLM", "DeepLearning") else self.tree_width
+
+    def class_factor(self, family: str) -> float:
+        """Boosting grows one tree per class each round; a multinomial GLM fits one row of weights per class."""
+        return float(self.n_classes) if self.n_classes > 2 and family in ("GBM", "GLM") else 1.0
+
+
+@dataclass(frozen=True)
+class Validation:
+    """How models are scored: k-fold cross-validation, one holdout, or a holdout with training on a sample."""
+    kind: str  # "kfold", "holdout" or "sample"
+    nfolds: int = 5
+    holdout_share: float = 0.2
+    sample_rows: Optional[int] = None
+    reason: str = ""
+
+    @property
+    def n_fits(self) -> int:
+        return self.nfolds if self.kind == "kfold" else 1
+
+    def train_rows(self, n_rows: int) -> int:
+        if self.kind == "kfold":
+            return int(n_rows * (self.nfolds - 1) / self.nfolds)
+        rows = int(n_rows * (1 - self.holdout_share))
+        return min(rows, self.sample_rows) if self.sample_rows else rows
+
+    def describe(self) -> str:
+        if self.kind == "kfold":
+            return f"{self.nfolds}-fold CV"
+        holdout = f"holdout {round(100 * self.holdout_share)}%"
+        return f"{holdout}, trained on a sample of {self.sample_rows:,} rows" if self.kind == "sample" else holdout
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "nfolds": self.nfolds if self.kind == "kfold" else 1,
+                "holdout_share": None if self.kind == "kfold" else self.holdout_share,
+                "sample_rows": self.sample_rows, "description": self.describe(), "reason": self.reason}
+
+
+class CostModel:
+    """Expected seconds and memory of a model on one table, corrected by the run's own fits."""
+
+    def __init__(self, shape: TableShape, n_jobs: int = 2):
+        self.shape = shape
+        self.n_jobs = max(1, n_jobs)
+        self._ratios: dict[str, float] = {}
+
+    def fit_secs(self, family: str, rows: int, threads: int = 1) -> float:
+        """One fit on ``rows`` rows, before any correction."""
+        factor = self.shape.class_factor(family)
+        if family in ("DRF", "XRT"):
+            rows = min(rows, ROWS_PER_TREE_CAP) + BEYOND_CAP_COST * max(0, rows - ROWS_PER_TREE_CAP)
+            factor *= REGRESSION_FOREST_FACTOR if self.shape.n_classes == 0 else 1.0
+        cells = rows * self.shape.width(family) * factor
+        prep = PREP_SECS_PER_CELL * self.shape.n_rows * self.shape.n_features
+        return prep + (FIXED_SECS[family] + SECS_PER_CELL[family] * cells) / max(1, threads) ** 0.7
+
+    def model_secs(self, family: str, validation: Validation, refit: bool = False) -> float:
+        """A whole model: its fits in waves of ``n_jobs`` parallel folds, and a refit on all rows when it has one."""
+        fits = validation.n_fits
+        parallel = min(self.n_jobs, fits)
+        rows = validation.train_rows(self.shape.n_rows)
+        waves = math.ceil(fits / parallel)
+        secs = waves * self.fit_secs(family, rows, threads=max(1, self.n_jobs // parallel))
+        if refit and validation.kind == "kfold":
+            secs += self.fit_secs(family, self.shape.n_rows, threads=self.n_jobs)
+        return secs * self.correction(family)
+
+    def correction(self, family: str) -> float:
+        if family in self._ratios:
+            return self._ratios[family]
+        return float(np.median(list(self._ratios.values()))) if self._ratios else 1.0
+
+    def observe(self, family: str, expected_uncorrected: float, actual: float) -> None:
+        """Learn from a model that ran to its end (a model cut by its deadline says only 'at least')."""
+        if expected_uncorrected > 0 and actual > 0:
+            self._ratios[family] = float(np.clip(actual / expected_uncorrected, 0.05, 50.0))
+
+    def peak_mb(self, family: str, validation: Validation) -> float:
+        parallel = min(self.n_jobs, validation.n_fits)
+        rows = validation.train_rows(self.shape.n_rows)
+        if family in ("DRF", "XRT"):
+            rows = min(rows, 10 * ROWS_PER_TREE_CAP)
+        working = parallel * rows * self.shape.width(family) * BYTES_PER_CELL[family] / 2**20
+        return PROCESS_MB + 2 * self.shape.frame_mb + working
+
+
+def config_factor(family: str, config: dict) -> float:
+    """How much a configuration costs relative to the family's first default.
+
+    Boosting needs about inversely as many trees as its learning rate, and a tree costs more with
+    more leaves (roughly with the square root, as deeper levels hold fewer rows).
+    """
+    if family != "GBM" or "learning_rate" not in config:
+        return 1.0
+    return 0.05 / float(config["learning_rate"]) * (float(config.get("num_leaves", 31)) / 31) ** 0.5
+
+
+# -- the validation --------------------------------------------------------------------------------
+AFFORDABLE_SHARE = 0.25  # a validation is affordable when the yardstick model takes at most this share
+MIN_SAMPLE_ROWS = 5_000
+HOLDOUT_ROWS = 500_000  # without a time budget: above this many rows, a holdout replaces k-fold
+YARDSTICK = "GBM"  # the model every run starts with: its cost decides what the budget affords
+
+
+def choose_validation(cost: CostModel, nfolds: int, max_runtime_secs: Optional[float]) -> Validation:
+    """k-fold when the budget affords it for the first boosting model; else a holdout; else a sample.
+
+    k-fold scores every row and averages k models, so it is preferred; it costs k fits per model.
+    When the yardstick model's k-fold would take more than AFFORDABLE_SHARE of the budget, too few
+    models would fit, and a holdout (one fit per model) gives more of them; when even a holdout is
+    too costly, models train on a sample of rows sized to fit.
+    """
+    n = cost.shape.n_rows
+    kfold = Validation("kfold", nfolds=max(2, nfolds))
+    if nfolds < 2:
+        return Validation("holdout", reason="you chose no cross-validation (nfolds 0 or 1)")
+    if max_runtime_secs is None:
+        if n <= HOLDOUT_ROWS:
+            return Validation("kfold", nfolds=nfolds, reason="a number of models bounds the run")
+        return Validation("holdout", reason=f"more than {HOLDOUT_ROWS:,} rows")
+    affordable = AFFORDABLE_SHARE * max_runtime_secs
+    expected = cost.model_secs(YARDSTICK, kfold)
+    if expected <= affordable:
+        return Validation("kfold", nfolds=nfolds,
+                          reason=f"a boosting model is expected to take {expected:.0f} s with {nfolds}-fold CV")
+    holdout = Validation("holdout")
+    expected_holdout = cost.model_secs(YARDSTICK, holdout)
+    if expected_holdout <= affordable:
+        return Validation("holdout", reason=f"{nfolds}-fold CV would take about {expected:.0f} s per model; "
+                                            f"a holdout about {expected_holdout:.0f} s")
+    rows = int(holdout.train_rows(n) * affordable / expected_holdout)
+    rows = max(MIN_SAMPLE_ROWS, int(round(rows, -3)))
+    if rows >= holdout.train_rows(n):
+        return Validation("holdout", reason="a holdout is the cheapest validation")
+    return Validation("sample", sample_rows=rows,
+                      reason=f"training on all rows would take about {expected_holdout:.0f} s per model")
+
+
+def make_splits(validation: Validation, task: str, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Row indices (train, valid) for each fit. Classes rarer than the folds fall back to plain k-fold."""
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    n = len(y)
+    classification = task != "regression"
+    min_class = int(np.bincount(y.astype(int)).min()) if classification else n
+    if validation.kind == "kfold":
+        if classification and min_class >= validation.nfolds:
+            splitter = StratifiedKFold(n_splits=validation.nfolds, shuffle=True, random_state=seed)
+        else:
+            splitter = KFold(n_splits=validation.nfolds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(n), y))
+    idx = np.arange(n)
+    stratify = y if classification and min_class >= 2 else None
+    train, valid = train_test_split(idx, test_size=validation.holdout_share, random_state=seed, stratify=stratify)
+    if validation.sample_rows and len(train) > validation.sample_rows:
+        sub_stratify = y[train] if stratify is not None else None
+        try:
+            train, _ = train_test_split(train, train_size=validation.sample_rows, random_state=seed,
+                                        stratify=sub_stratify)
+        except ValueError:  # a class too rare to stratify a sample by
+            train = np.random.default_rng(seed).choice(train, validation.sample_rows, replace=False)
+    return [(np.sort(train), np.sort(valid))]
