@@ -21,7 +21,8 @@ from .families.gbm import COUNT_OBJECTIVES
 from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
 from .model import EnsembleModel, TrainedModel
 from .model_file import save_model
-from .planning import MIN_SAMPLE_ROWS, MODEL_SHARE, Budget, CostModel, TableShape, choose_validation, config_factor, make_splits
+from .planning import (FIRST_MODEL_SHARE, MIN_SAMPLE_ROWS, MODEL_SHARE, START_FACTOR, YARDSTICK, Budget, CostModel,
+                       TableShape, budget_words, choose_validation, config_factor, forecast, make_splits, schedule)
 from .schema import check_task, feature_spec, infer_task
 from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full
 
@@ -39,7 +40,8 @@ FIRST_MODEL_MARGIN = 0.5  # the first model plans to use this share of its windo
 RESCUE_FAMILIES = ("GBM", "GLM", "XRT", "DRF", "DeepLearning")
 RESCUE_ROWS = 10_000
 RESCUE_SECS = 2.0
-START_FACTOR = 0.7  # a model starts when this share of its expected time fits in what is left (it can be cut)
+ENOUGH_MODELS = 3  # fewer models than this in the budget: the pre-flight estimate says the budget is too small
+OTHER_BUDGETS = (60, 300, 900, 1800, 3600)  # budgets the pre-flight estimate compares with
 MAX_PACED_RATE = 0.2  # the highest learning rate a boosting model is sped up to when its time is short
 TIMING_ROWS = 250  # rows predicted to measure a model's prediction time per row
 
@@ -92,7 +94,8 @@ class AutoML:
             n_rows=len(self._y), n_features=len(self.spec_.columns), planned_models=self.max_models,
             max_runtime_secs=self.max_runtime_secs, dropped_columns=dict(self.spec_.dropped),
             dropped_rows=self.dropped_rows_, warnings=list(self.warnings_),
-            validation=self.validation_.describe(), validation_reason=self.validation_.reason))
+            validation=self.validation_.describe(), validation_reason=self.validation_.reason,
+            forecast=self.forecast_(elapsed=self.elapsed())))
         # Models run in parallel threads; multi-threaded BLAS inside each would only fight for the cores.
         with threadpool_limits(limits=1, user_api="blas"):
             for model_id, family, config in self._plan():
@@ -112,6 +115,52 @@ class AutoML:
             reasons = "; ".join(f"{f['model_id']}: {f['error']}" for f in self.failures[:3])
             raise DataError("No model could be trained on this data. " + (reasons or "The time budget ran out."))
         return self
+
+    def estimate(self, frame: pd.DataFrame, target: str) -> dict:
+        """The pre-flight estimate: what a run with these settings is expected to do on this table.
+
+        Nothing is trained: the table is typed as a run would type it, and the plan is played out
+        on the cost model's estimates. Gives the validation, the expected number of models, the
+        seconds per model, the peak memory, and a plain warning when the budget is too small.
+        """
+        self.budget = Budget(self.max_runtime_secs)
+        self._prepare(frame, target, None, warnings=False)
+        return self.forecast_(elapsed=self.elapsed())
+
+    def forecast_(self, elapsed: float = 0.0) -> dict:
+        plan, expected = self._forecast(self.max_runtime_secs, elapsed)
+        validation = choose_validation(self.cost_, self.nfolds, self.max_runtime_secs)
+        secs = [s for _, s in plan]
+        per_model = float(np.median([expected[k] for k, _ in plan] or [expected[YARDSTICK]]))
+        by_budget = {b: len(self._forecast(b, elapsed)[0]) for b in OTHER_BUDGETS}
+        out = {"task": self.task_, "n_rows": int(len(self._y)), "n_features": len(self.spec_.columns),
+               "validation": validation.to_dict(), "expected_models": len(plan),
+               "expected_ensembles": int(len(plan) >= 2 and ENSEMBLE_ALGO in self._allowed()),
+               "seconds_per_model": round(per_model, 1),
+               "first_model_secs": round(min(secs[0] if secs else per_model, self._first_window()), 1),
+               "expected_wall_secs": round(self.max_runtime_secs or elapsed + sum(secs), 1),
+               "peak_memory_mb": round(max([self.cost_.peak_mb(k, validation) for k, _ in plan] or [0.0])),
+               "models_by_budget": [{"max_runtime_secs": b, "expected_models": n} for b, n in by_budget.items()],
+               "budget_too_small": False, "warning": ""}
+        if self.max_runtime_secs is not None and len(plan) < ENOUGH_MODELS:
+            better = next((b for b, n in by_budget.items() if b > self.max_runtime_secs and n >= ENOUGH_MODELS),
+                          max(by_budget))
+            count = "no model would finish" if not plan else f"gives {len(plan)} model{'s' * (len(plan) != 1)}"
+            out["budget_too_small"] = True
+            out["warning"] = (f"About {per_model:.0f} s per model on this table: {budget_words(self.max_runtime_secs)} "
+                              f"{count}; {budget_words(better)} gives about {by_budget[better]}.")
+        return out
+
+    def _forecast(self, budget_secs: Optional[float], elapsed: float) -> tuple[list[tuple[str, float]], dict]:
+        """The models a run with this budget is expected to train (and each family's expected seconds)."""
+        validation = choose_validation(self.cost_, self.nfolds, budget_secs)
+        expected = {k: self.cost_.model_secs(k, validation, refit=not FAMILIES[k].bag_folds) for k in FAMILIES}
+        plan = forecast(self._usable_defaults(), self._searchable(), expected.__getitem__, budget_secs,
+                        self.max_models, elapsed)
+        return plan, expected
+
+    def _first_window(self) -> float:
+        return float("inf") if self.max_runtime_secs is None else FIRST_MODEL_SHARE * self.max_runtime_secs
 
     def explain(self, model_id: Optional[str] = None, seed: int = 0) -> dict:
         """Explanation data for one model (the leader by default), on the training data.
@@ -137,7 +186,7 @@ class AutoML:
         return round(time.time() - self.budget.started, 3)
 
     # -- preparation --------------------------------------------------------------------------
-    def _prepare(self, frame, target, test_frame):
+    def _prepare(self, frame, target, test_frame, warnings: bool = True):
         if target not in frame.columns:
             raise DataError(f"The target column '{target}' is not in the data. Columns: "
                             + ", ".join(map(str, frame.columns[:30])))
@@ -159,10 +208,10 @@ class AutoML:
         self._X = frame[self.spec_.columns]
         self._y, self.classes_ = self._encode_target(frame[target])
         self.n_classes_ = len(self.classes_) if self.classes_ is not None else 0
-        self.cost_ = CostModel(TableShape.of(self._X, self.spec_, self.n_classes_), self.n_jobs)
+        self.cost_ = CostModel(TableShape.of(self._X, self.spec_, self.n_classes_), FAMILIES, self.n_jobs)
         self.validation_ = choose_validation(self.cost_, self.nfolds, self.max_runtime_secs)
         self._splits = make_splits(self.validation_, self.task_, self._y, self.seed)
-        self.warnings_ = data_warnings(self._X, self._y, self.task_, self.classes_, self.seed)
+        self.warnings_ = data_warnings(self._X, self._y, self.task_, self.classes_, self.seed) if warnings else []
         self._oof: dict[str, np.ndarray] = {}
         self._pace: Optional[tuple[dict, float]] = None  # config and seconds of a boosting model that converged
         self._test = None
@@ -209,25 +258,14 @@ class AutoML:
         behind the other defaults (on a large table, forests and nets then come after the quicker
         boosting models instead of eating their time); one that would not finish is not started.
         """
-        allowed = self._allowed()
         counters = {k: itertools.count(1) for k in FAMILIES}
         planned = 0
-        queue = [(k, i) for k, i in self._default_models() if k in allowed and self.task_ in FAMILIES[k].tasks]
-        waited = set()
-        while queue:
-            key, i = queue.pop(0)
-            if self._too_slow(key):
-                continue
-            if (key, i) not in waited and queue and self._too_long(key):
-                waited.add((key, i))
-                queue.append((key, i))
-                continue
+        for key, i in schedule(self._usable_defaults(), self._too_slow, self._too_long):
             if self.max_models is not None and planned >= self.max_models:
                 return
             planned += 1
             yield f"{key}_{next(counters[key])}", FAMILIES[key], self._adapted(key, FAMILIES[key].default_configs[i])
-        searchable = [k for k in SEARCH_ORDER if k in allowed and FAMILIES[k].sample_config
-                      and self.task_ in FAMILIES[k].tasks]
+        searchable = self._searchable()
         rng = np.random.default_rng(self.seed)
         turn = 0
         while searchable and (self.max_models is None or planned < self.max_models):
@@ -239,6 +277,14 @@ class AutoML:
                 continue
             planned += 1
             yield f"{key}_{next(counters[key])}", FAMILIES[key], FAMILIES[key].sample_config(rng)
+
+    def _usable_defaults(self) -> list[tuple[str, int]]:
+        allowed = self._allowed()
+        return [(k, i) for k, i in self._default_models() if k in allowed and self.task_ in FAMILIES[k].tasks]
+
+    def _searchable(self) -> list[str]:
+        allowed = self._allowed()
+        return [k for k in SEARCH_ORDER if k in allowed and FAMILIES[k].sample_config and self.task_ in FAMILIES[k].tasks]
 
     def _expected_secs(self, key: str) -> float:
         return self.cost_.model_secs(key, self.validation_, refit=not FAMILIES[key].bag_folds)
@@ -270,7 +316,7 @@ class AutoML:
         Without a time budget nothing
         changes, so runs bounded by max_models stay reproducible.
         """
-        if key != "GBM" or model_deadline is None or "learning_rate" not in config:
+        if not FAMILIES[key].paced or model_deadline is None or "learning_rate" not in config:
             return config
         rate = float(config["learning_rate"])
         allowed = model_deadline - started
@@ -353,7 +399,7 @@ class AutoML:
         secs = time.time() - started
         if model_deadline is None or started + secs < model_deadline - 1:  # it ended by itself, not cut
             self.cost_.observe(family.key, expected, secs)
-            if family.key == "GBM" and "learning_rate" in config:
+            if family.paced and "learning_rate" in config:
                 self._pace = (config, secs)
         model = self._make_model(model_id, family.key, estimator, recorded, oof, started)
         self._finish(model, oof)
@@ -461,9 +507,18 @@ class AutoML:
             row.update({k: m.metrics.get(k) for k in COLUMNS[self.task_]})
             row["training_time_ms"] = m.training_time_ms
             row["predict_time_per_row_ms"] = m.predict_time_per_row_ms
+            row["validation"] = self._validation_of(m)
             rows.append(row)
         rows.sort(key=lambda r: (sort_key(self.sort_metric_, r[self.sort_metric_]), r["model_id"]))
         self.leaderboard = rows
+
+    def _validation_of(self, model: TrainedModel) -> str:
+        """How this model was scored, as the leaderboard states it."""
+        text = self.validation_.describe()
+        rows = (model.params or {}).get("sample_rows")
+        if rows and "sample" not in text:
+            text += f", trained on {'samples' if self.validation_.kind == 'kfold' else 'a sample'} of {rows:,} rows"
+        return text
 
     def _emit(self, event: ev.Event) -> None:
         if self.callback is None:

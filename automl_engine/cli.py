@@ -5,6 +5,7 @@ import argparse
 import json
 import math
 import sys
+import time
 
 from .automl import AutoML
 from .errors import DataError
@@ -55,6 +56,7 @@ def _print_table(aml: AutoML) -> None:
     cols = ["model_id"] + list(COLUMNS[aml.task_]) + ["training_time_ms", "predict_time_per_row_ms"]
     widths = [max(len(r["model_id"]) for r in aml.leaderboard) + 2] + [max(len(c) + 2, 12) for c in cols[1:]]
     print(f"Task: {aml.task_} ({aml.task_reason_})  sorted by {aml.sort_metric_}")
+    print(f"Validation: {aml.validation_.describe()} ({aml.validation_.reason})")
     print("".join(c.ljust(w) for c, w in zip(cols, widths)))
     for row in aml.leaderboard:
         cells = [row["model_id"]] + ["-" if row.get(c) is None else f"{row[c]:.6g}" for c in cols[1:]]
@@ -62,17 +64,19 @@ def _print_table(aml: AutoML) -> None:
 
 
 def train(args) -> int:
+    started = time.time()  # the budget counts reading the file
     frame = read_csv(args.data)
     test = read_csv(args.test) if args.test else None
     aml = AutoML(max_models=args.max_models, max_runtime_secs=args.max_runtime_secs, nfolds=args.nfolds,
                  seed=args.seed, sort_metric=args.sort_metric, include_algos=_csv_list(args.include_algos),
-                 exclude_algos=_csv_list(args.exclude_algos), task=args.task)
+                 exclude_algos=_csv_list(args.exclude_algos), task=args.task, started_at=started)
     aml.fit(frame, args.target, test_frame=test)
     if args.out:
         save_model(aml.leader, args.out)
     if args.json:
         out = {"task": aml.task_, "sort_metric": aml.sort_metric_, "leaderboard": aml.leaderboard,
                "leader": aml.leader.model_id, "elapsed_s": aml.elapsed(),
+               "validation": aml.validation_.to_dict(),
                "failures": [{k: f[k] for k in ("model_id", "algo", "error")} for f in aml.failures]}
         if test is not None:
             out["test_metrics"] = aml.leader.test_metrics

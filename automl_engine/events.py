@@ -38,6 +38,7 @@ class RunStarted(Event):
     warnings: list = field(default_factory=list)
     validation: str = ""  # how models are scored: "5-fold CV", "holdout 20%", ...
     validation_reason: str = ""
+    forecast: dict = field(default_factory=dict)  # the cost model's expectations: models, peak memory, ...
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,10 @@ def shap_values(model: TrainedModel, frame: pd.DataFrame, max_rows: int = 300, c
     X = _sample(frame.reindex(columns=model.features), max_rows, seed).reset_index(drop=True)
     if class_index is None:
         class_index = 1 if model.task == "binary" else 0
-    is_gbm = model.algo == "GBM" and not isinstance(model, EnsembleModel)
+    from .families import FAMILIES
+
+    family = FAMILIES.get(model.algo)
+    is_gbm = family is not None and family.exact_shap and not isinstance(model, EnsembleModel)
     if is_gbm:
         values, base = _lgbm_contributions(model, X, class_index)
         method, fidelity = "tree_shap", None

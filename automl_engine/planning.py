@@ -15,16 +15,18 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import numpy as np
 
 # -- the budget ------------------------------------------------------------------------------------
 FIRST_MODEL_SHARE = 0.10  # the first model is on the leaderboard within this share of the budget
+FIRST_FIT_SHARE = 0.08  # ... so its fits end by this share, leaving time to score it and report it
 ENSEMBLE_RESERVE = 0.05  # kept for the stacked ensembles and the last model's wrap-up
 MIN_RESERVE_SECS = 2.0
 MODEL_SHARE = 0.35  # of the time left, the most one model may take: one slow model cannot eat the run
 MIN_MODEL_SECS = 5.0
+START_FACTOR = 0.7  # a model starts when this share of its expected time fits in what is left (it can be cut)
 
 
 @dataclass
@@ -54,23 +56,17 @@ class Budget:
             return None
         limit = started + max(MIN_MODEL_SECS, MODEL_SHARE * (end - started))
         if first:
-            limit = min(limit, max(started + 1.0, self.started + FIRST_MODEL_SHARE * self.max_runtime_secs))
+            limit = min(limit, max(started + 1.0, self.started + FIRST_FIT_SHARE * self.max_runtime_secs))
         return min(limit, end)
 
 
 # -- the cost model --------------------------------------------------------------------------------
-# Seconds per (row x column) for one fit at the family's default settings, one thread, measured on
-# this project's benchmark machine (2 cores). A tree family's columns are the tree preprocessing's;
-# GLM's and the net's are the one-hot, scaled ones. FIXED_SECS is what any fit costs on a tiny table.
-SECS_PER_CELL = {"GLM": 5.0e-7, "GBM": 2.0e-6, "DRF": 8.0e-6, "XRT": 3.5e-6, "DeepLearning": 3.0e-6}
-FIXED_SECS = {"GLM": 0.05, "GBM": 0.15, "DRF": 0.3, "XRT": 0.2, "DeepLearning": 0.8}
+# Each family's own costs are in its registry entry (families/*.py, ``Family.cost``); what follows is
+# shared by all of them.
 PREP_SECS_PER_CELL = 3.0e-7  # preprocessing every row of a fit (training and validation rows), per raw column
-REGRESSION_FOREST_FACTOR = 3.0  # regression forests try half the columns at each split, classifiers their root
-# Bytes held per training cell while a family fits (data copies, trees, histograms), beyond the frame.
-BYTES_PER_CELL = {"GLM": 24, "GBM": 12, "DRF": 40, "XRT": 40, "DeepLearning": 16}
 PROCESS_MB = 350  # the engine's libraries loaded, before any data
-ROWS_PER_TREE_CAP = 20_000  # forests on large tables draw this many rows per tree (see families/drf.py)
-BEYOND_CAP_COST = 0.1  # rows beyond the cap still cost this much each (sampling, predicting)
+BEYOND_CAP_COST = 0.1  # forests: rows beyond a tree's sample still cost this much each (sampling, predicting)
+THREAD_SPEEDUP = 0.7  # a fit on k threads takes 1 / k**THREAD_SPEEDUP of its one-thread time
 
 
 @dataclass(frozen=True)
@@ -96,12 +92,8 @@ class TableShape:
         return cls(n_rows=len(X), n_features=len(spec.columns), tree_width=max(tree, 1),
                    linear_width=max(linear, 1), n_classes=n_classes, frame_mb=frame_mb)
 
-    def width(self, family: str) -> int:
-        return self.linear_width if family in ("GLM", "DeepLearning") else self.tree_width
-
-    def class_factor(self, family: str) -> float:
-        """Boosting grows one tree per class each round; a multinomial GLM fits one row of weights per class."""
-        return float(self.n_classes) if self.n_classes > 2 and family in ("GBM", "GLM") else 1.0
+    def width(self, style: str) -> int:
+        return self.linear_width if style == "linear" else self.tree_width
 
 
 @dataclass(frozen=True)
@@ -136,22 +128,32 @@ class Validation:
 
 
 class CostModel:
-    """Expected seconds and memory of a model on one table, corrected by the run's own fits."""
+    """Expected seconds and memory of a model on one table, corrected by the run's own fits.
 
-    def __init__(self, shape: TableShape, n_jobs: int = 2):
+    ``families`` maps a family's key to its registry entry (its ``style`` and ``cost``).
+    """
+
+    def __init__(self, shape: TableShape, families: dict, n_jobs: int = 2):
         self.shape = shape
+        self.families = families
         self.n_jobs = max(1, n_jobs)
         self._ratios: dict[str, float] = {}
 
+    def _cells(self, family: str, rows: float) -> float:
+        entry = self.families[family]
+        cost = entry.cost
+        factor = float(self.shape.n_classes) if cost.per_class and self.shape.n_classes > 2 else 1.0
+        if self.shape.n_classes == 0:
+            factor *= cost.regression_factor
+        if cost.rows_per_tree and rows > cost.rows_per_tree:
+            rows = cost.rows_per_tree + BEYOND_CAP_COST * (rows - cost.rows_per_tree)
+        return rows * self.shape.width(entry.style) * factor
+
     def fit_secs(self, family: str, rows: int, threads: int = 1) -> float:
         """One fit on ``rows`` rows, before any correction."""
-        factor = self.shape.class_factor(family)
-        if family in ("DRF", "XRT"):
-            rows = min(rows, ROWS_PER_TREE_CAP) + BEYOND_CAP_COST * max(0, rows - ROWS_PER_TREE_CAP)
-            factor *= REGRESSION_FOREST_FACTOR if self.shape.n_classes == 0 else 1.0
-        cells = rows * self.shape.width(family) * factor
+        cost = self.families[family].cost
         prep = PREP_SECS_PER_CELL * self.shape.n_rows * self.shape.n_features
-        return prep + (FIXED_SECS[family] + SECS_PER_CELL[family] * cells) / max(1, threads) ** 0.7
+        return prep + (cost.fixed_secs + cost.secs_per_cell * self._cells(family, rows)) / max(1, threads) ** THREAD_SPEEDUP
 
     def model_secs(self, family: str, validation: Validation, refit: bool = False) -> float:
         """A whole model: its fits in waves of ``n_jobs`` parallel folds, and a refit on all rows when it has one."""
@@ -177,9 +179,8 @@ class CostModel:
     def peak_mb(self, family: str, validation: Validation) -> float:
         parallel = min(self.n_jobs, validation.n_fits)
         rows = validation.train_rows(self.shape.n_rows)
-        if family in ("DRF", "XRT"):
-            rows = min(rows, 10 * ROWS_PER_TREE_CAP)
-        working = parallel * rows * self.shape.width(family) * BYTES_PER_CELL[family] / 2**20
+        entry = self.families[family]
+        working = parallel * rows * self.shape.width(entry.style) * entry.cost.bytes_per_cell / 2**20
         return PROCESS_MB + 2 * self.shape.frame_mb + working
 
 
@@ -259,3 +260,61 @@ def make_splits(validation: Validation, task: str, y: np.ndarray, seed: int) -> 
         except ValueError:  # a class too rare to stratify a sample by
             train = np.random.default_rng(seed).choice(train, validation.sample_rows, replace=False)
     return [(np.sort(train), np.sort(valid))]
+
+
+# -- the order of models and the pre-flight forecast -----------------------------------------------
+def schedule(defaults: Iterable[tuple[str, int]], too_slow: Callable[[str], bool],
+             too_long: Callable[[str], bool]) -> Iterator[tuple[str, int]]:
+    """The default models in order; one expected to take too long for its share waits behind the others
+    (once), and one that would not finish in the time left is dropped. Both tests are asked at the
+    moment a model is due, so they see the time left then."""
+    queue, waited = list(defaults), set()
+    while queue:
+        item = queue.pop(0)
+        if too_slow(item[0]):
+            continue
+        if item not in waited and queue and too_long(item[0]):
+            waited.add(item)
+            queue.append(item)
+            continue
+        yield item
+
+
+MAX_FORECAST_MODELS = 200
+
+
+def forecast(defaults: list[tuple[str, int]], search: list[str], expected: Callable[[str], float],
+             budget_secs: Optional[float], max_models: Optional[int], elapsed: float = 0.0) -> list[tuple[str, float]]:
+    """The models a run is expected to train, with the seconds each is expected to take: the plan
+    played out on the cost model's estimates instead of real fits."""
+    budget = Budget(budget_secs, started=0.0)
+    left = [float("inf") if budget_secs is None else budget.deadline() - elapsed]
+    limit = min(max_models or MAX_FORECAST_MODELS, MAX_FORECAST_MODELS)
+
+    def too_slow(key):
+        return START_FACTOR * expected(key) > left[0]
+
+    def too_long(key):
+        return expected(key) > MODEL_SHARE * left[0]
+
+    def take(key):
+        secs = min(expected(key), max(MIN_MODEL_SECS, MODEL_SHARE * left[0]))
+        left[0] -= secs
+        out.append((key, secs))
+
+    out: list[tuple[str, float]] = []
+    for key, _ in schedule(defaults, too_slow, too_long):
+        if len(out) >= limit:
+            return out
+        take(key)
+    turn = 0
+    while search and len(out) < limit and not all(too_slow(k) for k in search):
+        key = search[turn % len(search)]
+        turn += 1
+        if not too_slow(key):
+            take(key)
+    return out
+
+
+def budget_words(secs: float) -> str:
+    return f"{secs:.0f} s" if secs < 120 else f"{secs / 60:.0f} minutes"

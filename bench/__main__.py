@@ -1,22 +1,35 @@
 """Benchmark: our engine against H2O AutoML, FLAML and AutoGluon on the same splits and budget.
 
-    python -m bench [--budget 60] [--datasets wine_quality,titanic] [--frameworks automl_engine,h2o]
+    python -m bench [--suite six|broad] [--budget 60] [--datasets wine_quality,titanic] [--frameworks automl_engine,h2o]
+    python -m bench --suite scale [--rows 100000,1000000,3000000] [--tasks regression,binary,multiclass]
+    python -m bench ... --json results.json   (written after every result; --resume results.json goes on from it)
 
 Each framework runs in its own process, one after another. Printed per dataset: the test metric,
-models trained, wall time (whole process, imports included) and peak memory of the process tree.
-Frameworks that are not installed are skipped (see requirements-bench.txt).
+models trained, wall time (whole process, imports included) and peak memory of the process tree; for
+our engine also the time from process start to its first finished model. After the datasets: the
+summary over all of them (mean rank, mean normalized score, within 2% of the best; see bench.summary)
+and our engine's wall time against the budget. Frameworks that are not installed are skipped
+(see requirements-bench.txt).
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import time
 
-from .datasets import SPECS
+from . import scale
+from .datasets import SUITES, get_spec
 from .runners import FRAMEWORKS, MODULES
+from .summary import summarize
+
+OURS = "automl_engine"
+SCALE_FRAMEWORKS = (OURS, "h2o")
+WALL_GOAL = 1.05  # the whole process may take the budget plus 5%
+SAMPLE_EVERY_S = 0.2
 
 
 def _tree_rss(proc) -> int:
@@ -46,15 +59,15 @@ def run_one(framework: str, dataset: str, budget: float, seed: int, timeout: flo
         if time.time() - started > timeout:
             proc.kill()
             break
-        time.sleep(0.2)
+        time.sleep(SAMPLE_EVERY_S)
     out, err = proc.communicate()
     wall = time.time() - started
+    base = {"wall_s": wall, "peak_mb": peak / 2**20, "budget": budget}
     for line in out.splitlines():
         if line.startswith("BENCH-RESULT "):
             result = json.loads(line[len("BENCH-RESULT "):])
-            result.update(wall_s=wall, peak_mb=peak / 2**20)
-            return result
-    return {"error": (err.strip().splitlines() or ["no output"])[-1][:200], "wall_s": wall, "peak_mb": peak / 2**20}
+            return {**result, **base}
+    return {"error": (err.strip().splitlines() or ["no output"])[-1][:200], **base}
 
 
 def installed(framework: str) -> bool:
@@ -64,53 +77,124 @@ def installed(framework: str) -> bool:
         return False
 
 
-def main(argv=None) -> int:
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--suite", choices=[*SUITES, "scale"], default="six")
     parser.add_argument("--budget", type=float, default=60)
-    parser.add_argument("--datasets", default=",".join(SPECS))
-    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--datasets", help="default: the suite's datasets")
+    parser.add_argument("--frameworks", help=f"default: all; for scale: {','.join(SCALE_FRAMEWORKS)}")
+    parser.add_argument("--rows", default=",".join(map(str, scale.DEFAULT_ROWS)), help="scale suite: table sizes")
+    parser.add_argument("--tasks", default=",".join(scale.TASKS), help="scale suite: tasks")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", help="also write all results to this file")
-    args = parser.parse_args(argv)
-    frameworks = [f for f in args.frameworks.split(",") if f in FRAMEWORKS and installed(f)]
-    skipped = [f for f in args.frameworks.split(",") if f not in frameworks]
+    parser.add_argument("--json", help="write all results to this file, after every result")
+    parser.add_argument("--resume", metavar="FILE", help="like --json, but keep FILE's results and skip those runs")
+    return parser.parse_args(argv)
+
+
+def dataset_names(args) -> list[str]:
+    if args.datasets:
+        return _csv(args.datasets)
+    if args.suite == "scale":
+        return [scale.scale_name(task, int(rows)) for rows in _csv(args.rows) for task in _csv(args.tasks)]
+    return SUITES[args.suite]
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    default = SCALE_FRAMEWORKS if args.suite == "scale" else FRAMEWORKS
+    asked = _csv(args.frameworks) if args.frameworks else list(default)
+    frameworks = [f for f in asked if f in FRAMEWORKS and installed(f)]
+    skipped = [f for f in asked if f not in frameworks]
     if skipped:
         print(f"not installed, skipped: {', '.join(skipped)}")
-    results = {}
-    for name in args.datasets.split(","):
-        spec = SPECS[name]
+    specs = [get_spec(name) for name in dataset_names(args)]
+    out_file = args.resume or args.json
+    results = _read_json(args.resume)
+    for spec in specs:
+        if spec.source == "scale" and not os.path.exists(spec.file):
+            print(f"writing {spec.file}", flush=True)
+            scale.ensure_csv(spec)
         for fw in frameworks:
-            r = run_one(fw, name, args.budget, args.seed, timeout=args.budget * 4 + 120)
-            results.setdefault(name, {})[fw] = r
+            r = results.get(spec.name, {}).get(fw)
+            if r is None:
+                r = run_one(fw, spec.name, args.budget, args.seed, timeout=args.budget * 4 + 120)
+                results.setdefault(spec.name, {})[fw] = r
+                _write_json(out_file, results)
             print(_line(spec, fw, r), flush=True)
-        print(_ratios(spec, results[name], frameworks), flush=True)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+        ratios = _ratios(spec, results.get(spec.name, {}), frameworks)
+        if ratios:
+            print(ratios, flush=True)
+    print_summary(specs, results, frameworks, args.budget)
     return 0
+
+
+def _read_json(path) -> dict:
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def _write_json(path, results: dict) -> None:
+    """Written whole after every result (to a temporary name, then renamed), so an interruption loses one run."""
+    if not path:
+        return
+    with open(path + ".partial", "w") as fh:
+        json.dump(results, fh, indent=2)
+    os.replace(path + ".partial", path)
 
 
 def _line(spec, fw, r) -> str:
     if "error" in r:
-        return f"{spec.name:18} {fw:14} failed: {r['error']}"
-    return (f"{spec.name:18} {fw:14} {spec.metric} {r['metric']:.5g}  models {r['models']:3}  "
+        return f"{spec.name:24} {fw:14} failed: {r['error']}"
+    first = f"  first model {r['first_model_s']:6.1f} s" if r.get("first_model_s") is not None else ""
+    return (f"{spec.name:24} {fw:14} {spec.metric} {r['metric']:.5g}  models {r['models']:3}{first}  "
             f"wall {r['wall_s']:5.1f} s  peak {r['peak_mb']:6.0f} MB  leader {r['leader']}")
 
 
 def _ratios(spec, rows: dict, frameworks) -> str:
-    ours = rows.get("automl_engine")
+    ours = rows.get(OURS)
     if not ours or "error" in ours:
         return ""
     parts = []
     for fw in frameworks:
         other = rows.get(fw)
-        if fw == "automl_engine" or not other or "error" in other:
+        if fw == OURS or not other or "error" in other:
             continue
         quality = ours["metric"] / other["metric"]
         parts.append(f"vs {fw}: {spec.metric} ratio {quality:.3f} ({'higher' if spec.higher_is_better else 'lower'}"
                      f" is better), wall ratio {ours['wall_s'] / other['wall_s']:.2f}, "
                      f"memory ratio {ours['peak_mb'] / max(other['peak_mb'], 1):.2f}")
     return "    " + "; ".join(parts) if parts else ""
+
+
+def print_summary(specs, results: dict, frameworks, budget: float) -> None:
+    summary, covered = summarize(results, {s.name: s.metric for s in specs}, frameworks)
+    print(f"\nsummary over {len(covered)} of {len(specs)} datasets with a result "
+          "(rank 1 = best, no result = last; normalized: 0 = constant predictor, 1 = best tool)")
+    print(f"{'framework':14} {'mean rank':>9} {'mean normalized':>15} {'within 2% of best':>17} {'no model':>8}")
+    for fw, s in summary.items():
+        within = f"{s.within_best} of {len(covered)}"
+        print(f"{fw:14} {s.mean_rank:9.2f} {s.mean_normalized:15.3f} {within:>17} {s.no_model:>8}")
+    if OURS in frameworks:
+        print_wall_ratios(specs, results, budget)
+
+
+def print_wall_ratios(specs, results: dict, budget: float) -> None:
+    """Our engine's whole-process wall time against its budget; the goal is at most budget + 5%."""
+    print(f"\n{OURS} wall time / budget (goal: at most {WALL_GOAL:.2f})")
+    for spec in specs:
+        r = results.get(spec.name, {}).get(OURS)
+        if not r:
+            continue
+        run_budget = r.get("budget", budget)  # results written before budgets were recorded
+        ratio = r["wall_s"] / run_budget
+        print(f"{spec.name:24} {r['wall_s']:7.1f} s / {run_budget:g} s = {ratio:.2f}"
+              + ("  over" if ratio > WALL_GOAL else ""))
 
 
 if __name__ == "__main__":

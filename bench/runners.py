@@ -1,9 +1,14 @@
 """One function per framework: train on the split with a time budget, return test predictions.
 
-Each returns (predictions DataFrame with ``predict`` and per-class probability columns, models trained).
-Only our engine is required; the others run when installed (requirements-bench.txt).
+Each returns an :class:`Outcome` (predictions with ``predict`` and per-class probability columns,
+models trained, the leader). Every runner is told the task, so that numeric class labels (Chem97's
+score, InstEval's y) are learnt as classes, not as numbers. Only our engine is required; the others
+run when installed (requirements-bench.txt).
 """
 from __future__ import annotations
+
+import time
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -12,15 +17,31 @@ from .datasets import Spec
 SORT = {"rmse": "rmse", "auc": "auc", "logloss": "logloss"}
 
 
-def run_automl_engine(spec: Spec, train, test, budget: float, seed: int):
+@dataclass
+class Outcome:
+    predictions: pd.DataFrame
+    models: int
+    leader: str
+    first_model_at: float | None = None  # time.time() when the first model was finished, where known
+
+
+def run_automl_engine(spec: Spec, train, test, budget: float, seed: int, started_at=None) -> Outcome:
     from automl_engine import AutoML
+    from automl_engine.events import ModelFinished
 
-    aml = AutoML(max_runtime_secs=budget, seed=seed, sort_metric=SORT[spec.metric])
+    finished = []
+
+    def on_event(event):
+        if isinstance(event, ModelFinished) and not finished:
+            finished.append(time.time())
+
+    aml = AutoML(max_runtime_secs=budget, seed=seed, sort_metric=SORT[spec.metric], task=spec.task,
+                 callback=on_event, started_at=started_at)
     aml.fit(train, spec.target)
-    return aml.predict(test), len(aml.models), aml.leader.model_id
+    return Outcome(aml.predict(test), len(aml.models), aml.leader.model_id, finished[0] if finished else None)
 
 
-def run_h2o(spec: Spec, train, test, budget: float, seed: int):
+def run_h2o(spec: Spec, train, test, budget: float, seed: int, started_at=None) -> Outcome:
     import h2o
     from h2o.automl import H2OAutoML
 
@@ -31,14 +52,12 @@ def run_h2o(spec: Spec, train, test, budget: float, seed: int):
         htrain[spec.target] = htrain[spec.target].asfactor()
     aml = H2OAutoML(max_runtime_secs=int(budget), seed=seed, verbosity=None)
     aml.train(y=spec.target, training_frame=htrain)
-    preds = aml.leader.predict(htest).as_data_frame()
-    n_models = aml.leaderboard.nrows
-    leader = aml.leader.model_id
+    outcome = Outcome(aml.leader.predict(htest).as_data_frame(), aml.leaderboard.nrows, aml.leader.model_id)
     h2o.cluster().shutdown()
-    return preds, n_models, leader
+    return outcome
 
 
-def run_flaml(spec: Spec, train, test, budget: float, seed: int):
+def run_flaml(spec: Spec, train, test, budget: float, seed: int, started_at=None) -> Outcome:
     from flaml import AutoML as FlamlAutoML
 
     metric = {"rmse": "rmse", "auc": "roc_auc", "logloss": "log_loss"}[spec.metric]
@@ -49,20 +68,22 @@ def run_flaml(spec: Spec, train, test, budget: float, seed: int):
     Xt = test.drop(columns=[spec.target])
     out = pd.DataFrame({"predict": aml.predict(Xt)})
     if task == "classification":
+        proba = aml.predict_proba(Xt)
         for i, label in enumerate(aml.classes_):
-            out[str(label)] = aml.predict_proba(Xt)[:, i]
+            out[str(label)] = proba[:, i]
     n_models = len(getattr(aml, "config_history", {}) or {})
-    return out, n_models, aml.best_estimator
+    return Outcome(out, n_models, aml.best_estimator)
 
 
-def run_autogluon(spec: Spec, train, test, budget: float, seed: int):
+def run_autogluon(spec: Spec, train, test, budget: float, seed: int, started_at=None) -> Outcome:
     import tempfile
 
     from autogluon.tabular import TabularPredictor
 
     metric = {"rmse": "root_mean_squared_error", "auc": "roc_auc", "logloss": "log_loss"}[spec.metric]
     with tempfile.TemporaryDirectory() as tmp:
-        predictor = TabularPredictor(label=spec.target, eval_metric=metric, path=tmp, verbosity=0)
+        predictor = TabularPredictor(label=spec.target, problem_type=spec.task, eval_metric=metric, path=tmp,
+                                     verbosity=0)
         predictor.fit(train, time_limit=budget)
         Xt = test.drop(columns=[spec.target])
         out = pd.DataFrame({"predict": predictor.predict(Xt).to_numpy()})
@@ -70,7 +91,7 @@ def run_autogluon(spec: Spec, train, test, budget: float, seed: int):
             proba = predictor.predict_proba(Xt)
             for label in proba.columns:
                 out[str(label)] = proba[label].to_numpy()
-        return out, len(predictor.model_names()), predictor.model_best
+        return Outcome(out, len(predictor.model_names()), predictor.model_best)
 
 
 FRAMEWORKS = {"automl_engine": run_automl_engine, "h2o": run_h2o, "flaml": run_flaml, "autogluon": run_autogluon}

@@ -1,4 +1,5 @@
 """The AutoML engine on tiny seeded frames: leaderboards, events, failures, files, isolation."""
+import dataclasses
 import subprocess
 import sys
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from automl_engine import AutoML, DataError, load_model
-from automl_engine.families import FAMILIES, Family
+from automl_engine.families import FAMILIES
 from automl_engine.metrics import COLUMNS
 from tests.helpers import ROOT, synthetic
 
@@ -58,7 +59,7 @@ def test_one_failing_model_is_recorded_and_the_run_goes_on(monkeypatch):
     def broken(ctx, config):
         raise RuntimeError("this family is broken")
 
-    monkeypatch.setitem(FAMILIES, "DRF", Family(key="DRF", style="tree", make_model=broken))
+    monkeypatch.setitem(FAMILIES, "DRF", dataclasses.replace(FAMILIES["DRF"], make_model=broken))
     aml = AutoML(max_models=3, nfolds=3, seed=1).fit(synthetic("regression"), "y")
     assert [f["model_id"] for f in aml.failures] == ["DRF_1"]
     assert "this family is broken" in aml.failures[0]["error"]

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from automl_engine import AutoML
+from automl_engine.families import FAMILIES
 from automl_engine.families.deeplearning import MLPEstimator
 from automl_engine.planning import MIN_SAMPLE_ROWS, Budget, CostModel, TableShape, Validation
 from automl_engine.preprocessing import DatetimeParts
@@ -43,7 +44,7 @@ def _planned(max_runtime_secs=60, n=2000, width=20, n_classes=2, validation=Vali
     aml = AutoML(max_runtime_secs=max_runtime_secs)
     aml.budget = Budget(max_runtime_secs)
     aml.cost_ = CostModel(TableShape(n_rows=n, n_features=width, tree_width=width, linear_width=2 * width,
-                                     n_classes=n_classes))
+                                     n_classes=n_classes), FAMILIES)
     aml.validation_ = validation
     aml._pace = None
     return aml

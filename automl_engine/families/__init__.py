@@ -6,3 +6,4 @@ FAMILIES: dict[str, Family] = {f.key: f for f in (
     glm.FAMILY, drf.FAMILY, gbm.FAMILY, xrt.FAMILY, deeplearning.FAMILY)}
 ENSEMBLE_ALGO = "StackedEnsemble"
 ALGOS = tuple(FAMILIES) + (ENSEMBLE_ALGO,)
+LABELS = {**{k: f.label for k, f in FAMILIES.items()}, ENSEMBLE_ALGO: "Stacked ensemble"}

@@ -26,10 +26,29 @@ class BuildContext:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What one fit costs, for the planner's cost model (see planning.py).
+
+    Measured at the family's first default configuration with one thread on a 2-core machine:
+    seconds per (row x column after preprocessing), plus what any fit costs; bytes held per
+    training cell while fitting.
+    """
+    secs_per_cell: float
+    fixed_secs: float
+    bytes_per_cell: float
+    per_class: bool = False  # multiclass costs once per class (a tree, or a row of weights, per class)
+    rows_per_tree: Optional[int] = None  # forests: each tree draws at most this many rows on large tables
+    regression_factor: float = 1.0  # regression fits cost this much more (forests try more columns per split)
+
+
+@dataclass(frozen=True)
 class Family:
-    key: str
+    """The one place a model family is described: how to build it, what it costs, how it is searched."""
+    key: str  # H2O's name for the family, and the prefix of its model ids
+    label: str  # what a person reads
     style: str  # preprocessing style: "tree" or "linear"
     make_model: Callable[[BuildContext, dict], object]
+    cost: Cost
     default_configs: tuple[dict, ...] = ({},)
     sample_config: Optional[Callable[[np.random.Generator], dict]] = None
     tasks: tuple[str, ...] = field(default=ALL_TASKS)
@@ -37,6 +56,8 @@ class Family:
     bag_folds: bool = False
     # Given the fitted fold estimators and the config, the config for the refit on all rows.
     refit_config: Optional[Callable[[list, dict], dict]] = None
+    paced: bool = False  # a model short of time can learn faster (a higher learning rate) instead of being cut
+    exact_shap: bool = False  # SHAP values come from the model itself, not from a surrogate
 
     def build(self, ctx: BuildContext, config: dict) -> Pipeline:
         return Pipeline([("prep", build_preprocessor(ctx.spec, self.style)),

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from .base import BuildContext, Family
+from .base import BuildContext, Cost, Family
 
 SKEWED = 1.0
 EPOCH_STRETCH_ROWS = 50_000  # on larger tables an epoch is split into stretches of this many rows  # skewness above which a non-negative target is learned as log(1 + y)
@@ -153,5 +153,6 @@ def make_model(ctx: BuildContext, config: dict):
     return MLPEstimator(task=ctx.task, random_state=ctx.seed, deadline=ctx.deadline, **config)
 
 
-FAMILY = Family(key="DeepLearning", style="linear", make_model=make_model, bag_folds=True,
+FAMILY = Family(key="DeepLearning", label="Neural network", style="linear", make_model=make_model,
+                cost=Cost(secs_per_cell=3.0e-6, fixed_secs=0.8, bytes_per_cell=16), bag_folds=True,
                 default_configs=({"log_target": True},), sample_config=sample_config)

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier,
                               RandomForestRegressor)
 
-from .base import BuildContext, Family
+from .base import BuildContext, Cost, Family
 
 FORESTS = {
     "DRF": (RandomForestRegressor, RandomForestClassifier),
@@ -93,5 +93,6 @@ def make_model(ctx: BuildContext, config: dict):
     return forest("DRF", ctx, config)
 
 
-FAMILY = Family(key="DRF", style="tree", make_model=make_model, refit_config=refit_config,
-                sample_config=sample_config)
+FOREST_COST = dict(fixed_secs=0.3, bytes_per_cell=40, rows_per_tree=MAX_SAMPLES_ROWS, regression_factor=3.0)
+FAMILY = Family(key="DRF", label="Random forest", style="tree", make_model=make_model,
+                cost=Cost(secs_per_cell=8.0e-6, **FOREST_COST), refit_config=refit_config, sample_config=sample_config)

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
 from ..preprocessing import n_outputs_before_categorical
-from .base import BuildContext, Family
+from .base import BuildContext, Cost, Family
 
 DEFAULTS = (
     {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 0.9,
@@ -156,5 +156,6 @@ def make_model(ctx: BuildContext, config: dict):
                          n_classes=ctx.n_classes or None)
 
 
-FAMILY = Family(key="GBM", style="tree", make_model=make_model, default_configs=DEFAULTS,
-                sample_config=sample_config, bag_folds=True)
+FAMILY = Family(key="GBM", label="Gradient boosting (LightGBM)", style="tree", make_model=make_model,
+                cost=Cost(secs_per_cell=2.0e-6, fixed_secs=0.15, bytes_per_cell=12, per_class=True),
+                default_configs=DEFAULTS, sample_config=sample_config, bag_folds=True, paced=True, exact_shap=True)

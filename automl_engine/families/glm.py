@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, RidgeCV
 
-from .base import BuildContext, Family
+from .base import BuildContext, Cost, Family
 
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 PROBE_ROWS = 2_000  # rows fitted first, to learn what a row costs on this table
@@ -91,4 +91,5 @@ def make_model(ctx: BuildContext, config: dict):
     return GLMEstimator(task=ctx.task, C=config.get("C", 1.0), random_state=ctx.seed, deadline=ctx.deadline)
 
 
-FAMILY = Family(key="GLM", style="linear", make_model=make_model)
+FAMILY = Family(key="GLM", label="Linear model", style="linear", make_model=make_model,
+                cost=Cost(secs_per_cell=5.0e-7, fixed_secs=0.05, bytes_per_cell=24, per_class=True))

@@ -161,6 +161,12 @@
 
   function renderNotes(info) {
     if (!info) return;
+    if (info.validation) {
+      var note = document.getElementById("cv-note");
+      note.textContent = info.validation.indexOf("CV") >= 0 ? info.validation.replace("CV", "cross-validation")
+        : "a " + info.validation + " of the rows set aside";
+      note.title = info.validation_reason || "";
+    }
     var notes = (info.warnings || []).slice();
     if (info.dropped_columns && info.dropped_columns.length) {
       notes.push("Not used to predict: " + info.dropped_columns.map(function (d) {

@@ -103,6 +103,9 @@ class Recorder:
         self.experiment.sort_metric = e.sort_metric
         dropped = "; ".join(f"{c} ({why})" for c, why in e.dropped_columns.items())
         msg = f"Started: {e.n_rows} rows, {e.n_features} feature columns, task {e.task}."
+        if e.validation:
+            msg += f" Models are scored by {e.validation} ({e.validation_reason})." if e.validation_reason \
+                else f" Models are scored by {e.validation}."
         if dropped:
             msg += f" Not used: {dropped}."
         if e.dropped_rows:
@@ -189,7 +192,7 @@ def _run(experiment: Experiment) -> str:
         aml = AutoML(max_models=opts.get("max_models"), max_runtime_secs=opts.get("max_runtime_secs"),
                      nfolds=opts.get("nfolds", 5), seed=opts.get("seed", 1), sort_metric=opts.get("sort_metric"),
                      include_algos=opts.get("include_algos"), exclude_algos=opts.get("exclude_algos"),
-                     task=experiment.task or "auto", callback=recorder)
+                     task=experiment.task or "auto", callback=recorder, started_at=recorder.started)
         recorder.aml = aml
         frame, test_frame = split_for_test(frame, experiment.target, opts.get("test_split"), opts.get("seed", 1))
         aml.fit(frame, experiment.target, test_frame)

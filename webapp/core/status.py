@@ -39,7 +39,8 @@ def run_info(experiment: Experiment) -> dict:
     return {"warnings": list(data.get("warnings") or []),
             "dropped_columns": [{"name": k, "reason": v} for k, v in dropped.items()],
             "dropped_rows": data.get("dropped_rows") or 0, "n_rows": data.get("n_rows"),
-            "n_features": data.get("n_features")}
+            "n_features": data.get("n_features"), "validation": data.get("validation") or "",
+            "validation_reason": data.get("validation_reason") or ""}
 
 
 def experiment_payload(experiment: Experiment, since: int = 0) -> dict:

@@ -4,16 +4,10 @@ from __future__ import annotations
 import math
 import re
 
+from automl_engine.families import LABELS
 from automl_engine.metrics import COLUMNS, HIGHER_IS_BETTER
 
-ALGO_NAMES = {
-    "GLM": "Linear model",
-    "DRF": "Random forest",
-    "XRT": "Extremely randomized trees",
-    "GBM": "Gradient boosting (LightGBM)",
-    "DeepLearning": "Neural network",
-    "StackedEnsemble": "Stacked ensemble",
-}
+ALGO_NAMES = LABELS  # the family registry names each family
 
 METRIC_NAMES = {
     "rmse": "RMSE",

@@ -1,0 +1,154 @@
+"""The plan from the cost model: validation chosen by expected cost, the first model in its window,
+a model on any table, the pre-flight estimate, and fits that stop on time in every family."""
+import dataclasses
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_engine import AutoML, planning
+from automl_engine.ensemble import GreedyEnsemble
+from automl_engine.families import FAMILIES, BuildContext
+from automl_engine.families import deeplearning
+from automl_engine.families.glm import GLMEstimator
+from automl_engine.planning import CostModel, TableShape, Validation, choose_validation, make_splits
+from automl_engine.preprocessing import ToCategory
+from automl_engine.schema import infer_column
+from tests.helpers import synthetic
+
+
+def _cost(n_rows, width=20, n_classes=2):
+    return CostModel(TableShape(n_rows=n_rows, n_features=width, tree_width=width, linear_width=3 * width,
+                                n_classes=n_classes), FAMILIES)
+
+
+def _slower(monkeypatch, factor):
+    """Every family's fits made ``factor`` times costlier, through the registry."""
+    for key, family in list(FAMILIES.items()):
+        slower = dataclasses.replace(family.cost, secs_per_cell=family.cost.secs_per_cell * factor)
+        monkeypatch.setitem(FAMILIES, key, dataclasses.replace(family, cost=slower))
+
+
+def test_validation_is_chosen_by_what_the_budget_affords():
+    small = choose_validation(_cost(5_000), nfolds=5, max_runtime_secs=60)
+    assert small.kind == "kfold" and small.describe() == "5-fold CV"
+    large = choose_validation(_cost(400_000), nfolds=5, max_runtime_secs=60)
+    assert large.kind == "holdout" and large.describe() == "holdout 20%"
+    assert "5-fold CV would take about" in large.reason
+    huge = choose_validation(_cost(3_000_000), nfolds=5, max_runtime_secs=60)
+    assert huge.kind == "sample" and huge.sample_rows < 2_400_000
+    assert huge.describe() == f"holdout 20%, trained on a sample of {huge.sample_rows:,} rows"
+    # more time buys a better validation on the same table
+    assert choose_validation(_cost(400_000), nfolds=5, max_runtime_secs=3600).kind == "kfold"
+    # without a time budget the choice does not depend on the clock (runs stay reproducible)
+    assert choose_validation(_cost(400_000), nfolds=5, max_runtime_secs=None).kind == "kfold"
+    assert choose_validation(_cost(400_000), nfolds=1, max_runtime_secs=None).kind == "holdout"
+
+
+def test_a_sample_validation_trains_on_the_sample_and_scores_a_fifth_of_all_rows():
+    y = np.arange(10_000) % 3
+    (train, valid), = make_splits(Validation("sample", sample_rows=3_000), "multiclass", y, seed=1)
+    assert len(train) == 3_000 and len(valid) == 2_000
+    assert not set(train) & set(valid)
+    assert np.bincount(y[train]).min() > 900  # stratified: every class in proportion
+
+
+def test_timestamps_with_a_zone_or_offset_are_dates():
+    for values in (["2013-01-01T10:00:00Z", "2013-01-02T11:30:00Z"],
+                   ["2013-01-01T10:00:00+02:00", "2013-01-02 11:30:00-0500"],
+                   ["2013-01-01T10:00:00.250Z", "2013-02-01T00:00:00Z"]):
+        series = pd.Series(values * 20, name="when")
+        assert infer_column(series, len(series)).kind == "datetime", values
+    assert infer_column(pd.Series(["AB-12", "CD-34"] * 20, name="code"), 40).kind == "categorical"
+
+
+def test_category_values_become_trimmed_strings_with_missing_kept():
+    frame = pd.DataFrame({"a": [" x ", 3, None, 2.5], "b": ["y", np.nan, "y", " z"]})
+    out = ToCategory().fit(frame).transform(frame)
+    assert out[:, 0].tolist()[:2] == ["x", "3"] and out[3, 0] == "2.5" and pd.isna(out[2, 0])
+    assert out[:, 1].tolist()[0] == "y" and pd.isna(out[1, 1]) and out[3, 1] == "z"
+
+
+def test_a_class_rarer_than_the_folds_and_many_classes_train():
+    rng = np.random.default_rng(0)
+    n = 1500
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    frame["y"] = [f"c{i}" for i in rng.integers(0, 49, n)]
+    frame.loc[:1, "y"] = "rare"  # two rows: fewer than the five folds
+    aml = AutoML(max_models=2, nfolds=5, seed=1, include_algos=["GBM", "GLM"]).fit(frame, "y")
+    assert aml.n_classes_ == 50 and not aml.failures
+    proba = aml.leader.predict(frame.head(10))
+    assert {"rare", "c0", "c48"} <= set(proba.columns)
+    np.testing.assert_allclose(proba[[str(c) for c in aml.classes_]].sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_a_run_where_no_planned_model_fits_in_time_still_ends_with_a_model(monkeypatch):
+    # every family is expected to take hours: nothing from the plan may start
+    _slower(monkeypatch, 1e6)
+    seen = []
+    aml = AutoML(max_runtime_secs=30, nfolds=5, seed=1, callback=seen.append).fit(synthetic("binary", n=400), "y")
+    assert [r["model_id"] for r in aml.leaderboard] == ["GBM_1"]
+    assert aml.models["GBM_1"].params["sample_rows"] > 0
+    assert aml.leaderboard[0]["auc"] > 0.6
+    assert seen[0].forecast["budget_too_small"] and "no model would finish" in seen[0].forecast["warning"]
+
+
+def test_every_leaderboard_row_and_the_start_event_say_how_models_were_scored():
+    seen = []
+    aml = AutoML(max_models=2, nfolds=3, seed=1, callback=seen.append).fit(synthetic("regression", n=300), "y")
+    assert {r["validation"] for r in aml.leaderboard} == {"3-fold CV"}
+    assert seen[0].validation == "3-fold CV" and seen[0].validation_reason
+    assert seen[0].forecast["expected_models"] == 2
+
+
+def test_the_pre_flight_estimate_warns_when_the_budget_is_too_small(monkeypatch):
+    frame = synthetic("regression", n=2000)
+    quick = AutoML(max_runtime_secs=60).estimate(frame, "y")
+    assert quick["validation"]["kind"] == "kfold" and quick["expected_models"] >= 5
+    assert not quick["budget_too_small"] and quick["warning"] == ""
+    assert quick["peak_memory_mb"] > planning.PROCESS_MB
+    _slower(monkeypatch, 20_000)
+    slow = AutoML(max_runtime_secs=60).estimate(frame, "y")
+    assert slow["budget_too_small"] and slow["expected_models"] < 3
+    assert slow["warning"].startswith(f"About {slow['seconds_per_model']:.0f} s per model on this table: 60 s")
+    counts = [b["expected_models"] for b in slow["models_by_budget"]]
+    assert counts[0] == slow["expected_models"] and max(counts) > counts[0]  # more time, more models
+
+
+def test_a_linear_model_short_of_time_fits_on_a_sample_of_rows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 5))
+    y = (X[:, 0] + rng.normal(scale=0.5, size=20_000) > 0).astype(int)
+    hurried = GLMEstimator(task="binary", deadline=time.time() + 0.01).fit(X, y)
+    assert hurried.rows_used_ < 20_000 and set(hurried.classes_) == {0, 1}
+    assert (hurried.predict(X) == y).mean() > 0.8
+    assert GLMEstimator(task="binary").fit(X, y).rows_used_ == 20_000  # no deadline: every row
+
+
+def test_a_net_past_its_deadline_stops_within_an_epoch_on_a_large_table(monkeypatch):
+    monkeypatch.setattr(deeplearning, "EPOCH_STRETCH_ROWS", 100)
+    frame = synthetic("regression", n=1000)
+    spec = __import__("automl_engine.schema", fromlist=["feature_spec"]).feature_spec(frame, "y")
+    ctx = BuildContext(task="regression", spec=spec, n_rows=1000, n_classes=0, seed=0, n_jobs=1,
+                       deadline=time.time() - 1)
+    net = FAMILIES["DeepLearning"].build(ctx, {}).fit(frame[spec.columns], frame["y"].to_numpy())
+    assert net.named_steps["model"].net_.t_ <= 100  # one stretch of rows, not a whole epoch of 900
+
+
+def test_the_ensemble_selection_stops_at_its_deadline():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=500)
+    Z = np.column_stack([y + rng.normal(scale=s, size=500) for s in (0.5, 0.6, 0.7)])
+    stopped = GreedyEnsemble(task="regression", deadline=time.time() - 1).fit(Z, y)
+    assert np.count_nonzero(stopped.weights_) == 1  # the best single model, nothing added
+    full = GreedyEnsemble(task="regression").fit(Z, y)
+    assert np.count_nonzero(full.weights_) > 1
+
+
+@pytest.mark.parametrize("task", ["regression", "binary"])
+def test_a_large_table_in_a_short_budget_gives_models_on_time(task):
+    frame = synthetic(task, n=120_000)
+    aml = AutoML(max_runtime_secs=20, seed=1).fit(frame, "y")
+    assert aml.leaderboard
+    assert aml.elapsed() <= 20 * 1.05
