@@ -9,4 +9,4 @@ from .model import TrainedModel
 from .model_file import load_model, save_model
 
 __all__ = ["AutoML", "DataError", "load_model", "save_model", "read_csv", "TrainedModel"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -19,7 +19,7 @@ from .errors import DataError
 from .families import ENSEMBLE_ALGO, FAMILIES, BuildContext
 from .families.gbm import COUNT_OBJECTIVES
 from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
-from .model import EnsembleModel, TrainedModel
+from .model import EnsembleModel, TrainedModel, library_versions
 from .model_file import save_model
 from .planning import (FIRST_MODEL_SHARE, MIN_SAMPLE_ROWS, MODEL_SHARE, START_FACTOR, YARDSTICK, Budget, CostModel,
                        TableShape, budget_words, choose_validation, config_factor, forecast, make_splits, schedule)
@@ -95,7 +95,7 @@ class AutoML:
             max_runtime_secs=self.max_runtime_secs, dropped_columns=dict(self.spec_.dropped),
             dropped_rows=self.dropped_rows_, warnings=list(self.warnings_),
             validation=self.validation_.describe(), validation_reason=self.validation_.reason,
-            forecast=self.forecast_(elapsed=self.elapsed())))
+            forecast=self.forecast_(elapsed=self.elapsed()), library_versions=library_versions()))
         # Models run in parallel threads; multi-threaded BLAS inside each would only fight for the cores.
         with threadpool_limits(limits=1, user_api="blas"):
             for model_id, family, config in self._plan():
@@ -378,7 +378,7 @@ class AutoML:
             if splits is not self._splits:
                 recorded["sample_rows"] = int(splits[0][0].size)
         seed = self.seed + len(self.models) + len(self.failures)
-        n_parallel = min(self.n_jobs, len(self._splits))
+        n_parallel = min(self.n_jobs, len(splits))
         fold_ctx = BuildContext(task=self.task_, spec=self.spec_, n_rows=len(self._y), n_classes=self.n_classes_,
                                 seed=seed, n_jobs=max(1, self.n_jobs // n_parallel))
         try:
@@ -397,7 +397,8 @@ class AutoML:
             self._record_failure(model_id, family.key, exc)
             return
         secs = time.time() - started
-        if model_deadline is None or started + secs < model_deadline - 1:  # it ended by itself, not cut
+        ran_free = model_deadline is None or started + secs < model_deadline - 1  # it ended by itself, not cut
+        if ran_free and splits is self._splits:  # a model on a sample says little about one on all rows
             self.cost_.observe(family.key, expected, secs)
             if family.paced and "learning_rate" in config:
                 self._pace = (config, secs)

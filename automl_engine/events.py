@@ -39,6 +39,7 @@ class RunStarted(Event):
     validation: str = ""  # how models are scored: "5-fold CV", "holdout 20%", ...
     validation_reason: str = ""
     forecast: dict = field(default_factory=dict)  # the cost model's expectations: models, peak memory, ...
+    library_versions: dict = field(default_factory=dict)  # what the models are trained with
 
 
 @dataclass(frozen=True)

@@ -106,8 +106,10 @@ def level_one_features(task: str, predictions: list[np.ndarray]) -> np.ndarray:
 def library_versions() -> dict:
     import sklearn
 
-    versions = {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
-                "scikit-learn": sklearn.__version__}
+    from . import __version__
+
+    versions = {"python": platform.python_version(), "automl-engine": __version__, "numpy": np.__version__,
+                "pandas": pd.__version__, "scikit-learn": sklearn.__version__}
     try:
         import lightgbm
 

@@ -183,3 +183,28 @@ def test_session_api_posts_need_csrf(owner):
     client.force_login(owner)
     response = upload(client, synthetic_csv())
     assert response.status_code == 403
+
+
+def estimate(client, dataset_id, **body):
+    body = {"dataset": dataset_id, "target": "y", **body}
+    return client.post("/api/experiments/estimate/", json.dumps(body), content_type="application/json")
+
+
+def test_the_pre_flight_estimate_answers_from_the_cost_model_and_creates_nothing(owner_api, other_api):
+    dataset_id = upload(owner_api, synthetic_csv("binary", n=400)).json()["id"]
+    response = estimate(owner_api, dataset_id, max_runtime_secs=60)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["task"] == "binary" and body["n_rows"] == 400
+    assert body["validation"]["description"] == "5-fold CV"
+    assert body["expected_models"] >= 5 and body["peak_memory_mb"] > 0 and not body["budget_too_small"]
+    assert [b["max_runtime_secs"] for b in body["models_by_budget"]][:2] == [60, 300]
+    by_models = estimate(owner_api, dataset_id, max_models=3).json()
+    assert by_models["expected_models"] == 3 and by_models["expected_wall_secs"] > 0
+    assert Experiment.objects.count() == 0
+    # the same checks as creating one, and the same answer for other people's datasets
+    wrong = estimate(owner_api, dataset_id, target="nope")
+    assert wrong.status_code == 400 and "not a column" in wrong.json()["error"]
+    assert estimate(owner_api, dataset_id, nfolds=1).status_code == 400
+    assert estimate(other_api, dataset_id).status_code == 404
+    assert owner_api.get("/api/experiments/estimate/").status_code == 405

@@ -171,6 +171,10 @@ def test_regression_with_the_one_click_wine_sample(page, live_server, worker_pro
     assert len(distributions) == 13 and all(d["points"] >= 2 for d in distributions)
     assert page.locator("#id_target").input_value() == "quality"
     page.wait_for_function("document.getElementById('task-inferred').textContent.includes('predict a number')")
+    # The pre-flight estimate for the one-minute preset, before Start.
+    page.wait_for_function("document.getElementById('estimate-text').textContent.includes('scored by 5-fold CV')")
+    assert "Expected: about" in page.locator("#estimate-text").inner_text()
+    assert page.locator("#estimate-warning").is_hidden()
     shot(page, "02-dataset-wine")
 
     three_models_three_folds(page)

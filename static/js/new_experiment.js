@@ -93,15 +93,79 @@
     });
   }
 
+  // The pre-flight estimate: how many models the budget gives on this table, and whether it is enough.
+  var estimateNo = 0;
+  var budgets = {quick: 60, better: 300};
+
+  function number(id) {
+    var v = (document.getElementById(id) || {}).value;
+    return v ? Number(v) : null;
+  }
+
+  function estimateBody() {
+    var chosen = form.querySelector("input[name=budget]:checked");
+    var body = {dataset: Number(form.dataset.dataset), target: target.value, task: task.value};
+    if (chosen && budgets[chosen.value]) {
+      body.max_runtime_secs = budgets[chosen.value];
+    } else {
+      body.max_runtime_secs = number("id_max_runtime_secs");
+      body.max_models = number("id_max_models");
+    }
+    var folds = number("id_nfolds");
+    if (folds !== null) body.nfolds = folds;
+    return body;
+  }
+
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+
+  function seconds(s) { return s < 120 ? Math.round(s) + " s" : Math.round(s / 60) + " minutes"; }
+
+  function showEstimate(e) {
+    var box = document.getElementById("estimate");
+    var text = "Expected: about " + plural(e.expected_models, "model") +
+      (e.expected_ensembles ? " and the stacked ensembles" : "") + ", about " + seconds(e.seconds_per_model) +
+      " each, scored by " + e.validation.description + "; the first one after about " +
+      seconds(e.first_model_secs) + "; memory up to about " + Math.round(e.peak_memory_mb).toLocaleString() + " MB.";
+    document.getElementById("estimate-text").textContent = text;
+    var warn = document.getElementById("estimate-warning");
+    warn.textContent = e.warning || "";
+    warn.hidden = !e.warning;
+    box.hidden = false;
+  }
+
+  function estimate() {
+    var mine = ++estimateNo;
+    var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+    fetch(form.dataset.estimateUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json",
+                "X-CSRFToken": token ? token.value : ""},
+      body: JSON.stringify(estimateBody())
+    }).then(function (r) { return r.json(); })
+      .then(function (e) {
+        if (mine !== estimateNo) return;
+        if (e.error) { document.getElementById("estimate").hidden = true; return; }
+        showEstimate(e);
+      })
+      .catch(function () { if (mine === estimateNo) document.getElementById("estimate").hidden = true; });
+  }
+
   function update() {
     showInference();
     filterMetrics();
     check();
+    estimate();
   }
 
   target.addEventListener("change", update);
   task.addEventListener("change", update);
-  form.querySelectorAll("input[name=budget]").forEach(function (r) { r.addEventListener("change", budget); });
+  form.querySelectorAll("input[name=budget]").forEach(function (r) {
+    r.addEventListener("change", function () { budget(); estimate(); });
+  });
+  ["id_max_runtime_secs", "id_max_models", "id_nfolds"].forEach(function (id) {
+    var input = document.getElementById(id);
+    if (input) input.addEventListener("change", estimate);
+  });
   budget();
   update();
 })();

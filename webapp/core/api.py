@@ -141,42 +141,56 @@ def dataset_detail(request, pk):
 
 @api_view(["GET", "POST"])
 def experiments(request):
-    from django.conf import settings
-
     if request.method == "GET":
         reap_stale(request.user.experiments.all())
         rows = [{"id": e.pk, "name": str(e), "dataset": e.dataset_id, "target": e.target, "status": e.status,
                  "leader": e.leader_model_id or None} for e in request.user.experiments.all()[:200]]
         return JsonResponse({"experiments": rows})
-    body = _json_body(request)
-    dataset_id = body.get("dataset")
-    if not isinstance(dataset_id, int) or isinstance(dataset_id, bool):
-        return error("'dataset' must be the id of one of your datasets.")
-    dataset = get_dataset_for_user(request.user, dataset_id)
-    target = body.get("target")
-    if not isinstance(target, str) or not target:
-        return error("'target' must name the column to predict.")
-    if not isinstance(body.get("sort_metric") or "", str) or not isinstance(body.get("name") or "", str):
-        return error("'sort_metric' and 'name' must be text.")
-    task = body.get("task", "auto") or "auto"
-    if task not in TASKS:
-        return error(f"'task' must be one of: {', '.join(TASKS)}.")
-    nfolds = _optional_int(body, "nfolds", 0, 10)
-    if nfolds == 1:
-        return error("'nfolds' must be 0 (a single holdout) or at least 2.")
-    experiment = services.start_experiment(
-        request.user, dataset, target=target, task=task,
-        max_models=_optional_int(body, "max_models", 1, 500),
-        max_runtime_secs=_optional_int(body, "max_runtime_secs", 5, settings.MAX_RUNTIME_SECS_LIMIT),
-        nfolds=5 if nfolds is None else nfolds, seed=_optional_int(body, "seed", 0, 2**31 - 1) or 1,
-        sort_metric=str(body.get("sort_metric") or ""), include_algos=_algo_list(body, "include_algos"),
-        exclude_algos=_algo_list(body, "exclude_algos"), name=str(body.get("name") or "")[:255])
+    dataset, fields = _experiment_fields(request)
+    experiment = services.start_experiment(request.user, dataset, **fields)
     experiment.refresh_from_db()
     created = {"id": experiment.pk, "status": experiment.status}
     if experiment.enqueued_at is None:
         created["message"] = ("The job queue cannot be reached right now; the experiment is saved and will start "
                               "as soon as the queue is back.")
     return JsonResponse(created, status=201)
+
+
+def _experiment_fields(request):
+    """The dataset and the settings of an experiment, from a JSON body: creating one and estimating one
+    take the same fields."""
+    from django.conf import settings
+
+    body = _json_body(request)
+    dataset_id = body.get("dataset")
+    if not isinstance(dataset_id, int) or isinstance(dataset_id, bool):
+        raise services.InputError("'dataset' must be the id of one of your datasets.")
+    dataset = get_dataset_for_user(request.user, dataset_id)
+    target = body.get("target")
+    if not isinstance(target, str) or not target:
+        raise services.InputError("'target' must name the column to predict.")
+    if not isinstance(body.get("sort_metric") or "", str) or not isinstance(body.get("name") or "", str):
+        raise services.InputError("'sort_metric' and 'name' must be text.")
+    task = body.get("task", "auto") or "auto"
+    if task not in TASKS:
+        raise services.InputError(f"'task' must be one of: {', '.join(TASKS)}.")
+    nfolds = _optional_int(body, "nfolds", 0, 10)
+    if nfolds == 1:
+        raise services.InputError("'nfolds' must be 0 (a single holdout) or at least 2.")
+    return dataset, dict(
+        target=target, task=task, max_models=_optional_int(body, "max_models", 1, 500),
+        max_runtime_secs=_optional_int(body, "max_runtime_secs", 5, settings.MAX_RUNTIME_SECS_LIMIT),
+        nfolds=5 if nfolds is None else nfolds, seed=_optional_int(body, "seed", 0, 2**31 - 1) or 1,
+        sort_metric=str(body.get("sort_metric") or ""), include_algos=_algo_list(body, "include_algos"),
+        exclude_algos=_algo_list(body, "exclude_algos"), name=str(body.get("name") or "")[:255])
+
+
+@api_view(["POST"])
+def experiment_estimate(request):
+    """The pre-flight estimate: expected models, seconds per model, peak memory, validation and a
+    warning when the budget is too small for this table. Creates nothing."""
+    dataset, fields = _experiment_fields(request)
+    return JsonResponse(services.estimate_experiment(dataset, **fields))
 
 
 @api_view(["GET"])

@@ -12,10 +12,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from automl_engine.explain import partial_dependence
+from automl_engine.model import library_versions
 
 from . import charts, insights, profiling, services
 from .access import get_experiment_for_user, get_result_for_user
 from .models import ModelResult
+from .status import run_info
 from .wording import algo_name, metric_columns, metric_name, number, METRIC_HELP
 
 log = logging.getLogger(__name__)
@@ -60,13 +62,26 @@ def _params(result: ModelResult) -> list[dict]:
 def model_page(request, pk, model_id):
     experiment = get_experiment_for_user(request.user, pk)
     result = get_result_for_user(request.user, pk, model_id)
+    info = run_info(experiment)
     return render(request, "model.html", {
         "experiment": experiment, "result": result, "summary": insights.model_summary(experiment, result),
         "algo_name": algo_name(result.algo), "is_leader": result.model_id == experiment.leader_model_id,
         "cv_metrics": _metric_rows(experiment.task, result.metrics),
         "test_metrics": _metric_rows(experiment.task, result.test_metrics) if result.test_metrics else None,
         "params": _params(result), "nfolds": experiment.options.get("nfolds"),
+        "validation": info["validation"], "install_line": install_line(info["library_versions"]),
         "charts_payload": insights.model_chart_payload(experiment, result)})
+
+
+PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm")  # what a model file needs at the versions it was saved with
+
+
+def install_line(versions: dict) -> str:
+    """The pip command that installs the engine with the libraries at the versions that trained the model
+    (runs from before versions were recorded get this app's own)."""
+    versions = versions or library_versions()
+    pins = " ".join(f"{name}=={versions[name]}" for name in PINNED if versions.get(name))
+    return f"pip install /path/to/automl {pins}".strip()
 
 
 def _stored_pdp(result: ModelResult, feature: str) -> dict | None:

@@ -163,15 +163,7 @@ def import_url(owner, url: str) -> Dataset:
 def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto", max_models=None,
                      max_runtime_secs=None, nfolds: int = 5, seed: int = 1, sort_metric: str = "",
                      include_algos=None, exclude_algos=None, name: str = "") -> Experiment:
-    names = [c["name"] for c in dataset.columns]
-    if target not in names:
-        raise InputError(f"'{target[:300]}' is not a column of this dataset. "
-                         f"Choose one of: {', '.join(names[:30])}.")
-    problem = target_problem(dataset.columns, dataset.n_rows, target, task or "auto")
-    if problem:
-        raise InputError(problem)
-    if sort_metric and sort_metric not in SORT_METRICS:
-        raise InputError(f"Unknown sort metric '{sort_metric[:50]}'. Use one of: {', '.join(SORT_METRICS)}.")
+    _check_question(dataset, target, task, sort_metric)
     _check_active_limit(owner)
     if max_models is None and max_runtime_secs is None:
         max_runtime_secs = settings.DEFAULT_MAX_RUNTIME_SECS
@@ -184,6 +176,38 @@ def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto"
             name=(name or f"Predict {target}")[:255])
         transaction.on_commit(lambda: send_experiment(experiment.pk))
     return experiment
+
+
+def _check_question(dataset: Dataset, target: str, task: str, sort_metric: str = "") -> None:
+    names = [c["name"] for c in dataset.columns]
+    if target not in names:
+        raise InputError(f"'{target[:300]}' is not a column of this dataset. "
+                         f"Choose one of: {', '.join(names[:30])}.")
+    problem = target_problem(dataset.columns, dataset.n_rows, target, task or "auto")
+    if problem:
+        raise InputError(problem)
+    if sort_metric and sort_metric not in SORT_METRICS:
+        raise InputError(f"Unknown sort metric '{sort_metric[:50]}'. Use one of: {', '.join(SORT_METRICS)}.")
+
+
+def estimate_experiment(dataset: Dataset, *, target: str, task: str = "auto", max_models=None,
+                        max_runtime_secs=None, nfolds: int = 5, seed: int = 1, sort_metric: str = "",
+                        include_algos=None, exclude_algos=None, name: str = "") -> dict:
+    """What an experiment with these settings is expected to do, from the engine's cost model: nothing
+    is trained or saved."""
+    from automl_engine import AutoML
+
+    _check_question(dataset, target, task, sort_metric)
+    if max_models is None and max_runtime_secs is None:
+        max_runtime_secs = settings.DEFAULT_MAX_RUNTIME_SECS
+    with default_storage.open(dataset.file.name, "rb") as fh:
+        frame, _ = finite(read_csv(fh.read()))
+    aml = AutoML(max_models=max_models, max_runtime_secs=max_runtime_secs, nfolds=nfolds, seed=seed,
+                 include_algos=include_algos, exclude_algos=exclude_algos, task=task or "auto")
+    try:
+        return aml.estimate(frame, target)
+    except DataError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def _check_active_limit(owner) -> None:
