@@ -109,6 +109,11 @@ def test_the_run_writes_rows_events_and_a_leader_and_a_redelivery_changes_nothin
     assert leader.explanation["variable_importance"][0]["importance"] == 1.0
     assert leader.explanation["roc"][0]["auc"] > 0.5
     assert experiment.explanation["importance_heatmap"]["models"][0] == body["leader"]
+    info = body["run_info"]
+    assert info["validation"] == "3-fold CV" and info["library_versions"]["scikit-learn"]
+    assert info["forecast"]["expected_models"] == 2 and info["forecast"]["actual_models"] == 2
+    assert info["forecast"]["actual_wall_secs"] >= 0
+    assert any("scored by 3-fold CV" in e["message"] for e in body["events"])
     rows, events = ModelResult.objects.count(), ExperimentEvent.objects.count()
     assert runs.run_experiment(experiment_id, "test") == "skipped"
     assert (ModelResult.objects.count(), ExperimentEvent.objects.count()) == (rows, events)

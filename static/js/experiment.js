@@ -161,6 +161,7 @@
 
   function renderNotes(info) {
     if (!info) return;
+    renderForecast(info.forecast);
     if (info.validation) {
       var note = document.getElementById("cv-note");
       note.textContent = info.validation.indexOf("CV") >= 0 ? info.validation.replace("CV", "cross-validation")
@@ -178,6 +179,19 @@
     list.replaceChildren();
     notes.forEach(function (n) { list.appendChild(el("li", n)); });
     document.getElementById("run-notes").hidden = notes.length === 0;
+  }
+
+  function renderForecast(f) {
+    var line = document.getElementById("forecast");
+    if (!f || f.expected_models === undefined || f.expected_models === null) return;
+    var text = "Expected at the start: about " + f.expected_models + " model" + (f.expected_models === 1 ? "" : "s") +
+      ", the first after about " + Math.round(f.first_model_secs) + " s.";
+    if (f.actual_models !== undefined) {
+      text += " Trained: " + f.actual_models + " model" + (f.actual_models === 1 ? "" : "s") + " in " +
+        Math.round(f.actual_wall_secs) + " s.";
+    }
+    line.textContent = text;
+    line.hidden = false;
   }
 
   function renderEvents(events) {

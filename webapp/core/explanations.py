@@ -9,28 +9,38 @@ from automl_engine import AutoML
 from .models import Experiment, ModelResult
 
 log = logging.getLogger(__name__)
-MIN_SECS = 10.0  # always allowed for explanations, whatever the budget
-SHARE_OF_BUDGET = 0.2
+# The user's time budget covers the whole run, explanations included: they get a reserve at its end
+# that the engine's own budget leaves free.
+RESERVE_SHARE = 0.1
+MIN_RESERVE_SECS = 3.0
+MAX_RESERVE_SHARE = 0.5  # on a tiny budget, at most this share goes to explanations
 MODEL_COUNT_BUDGET_SECS = 20.0  # when the budget is a number of models rather than a time
 
 
-def time_allowed(experiment: Experiment) -> float:
-    """Seconds for explaining models after the leader (the leader is always explained)."""
-    secs = experiment.options.get("max_runtime_secs")
-    return MODEL_COUNT_BUDGET_SECS if not secs else max(MIN_SECS, SHARE_OF_BUDGET * secs)
+def explanation_reserve(max_runtime_secs: float | None) -> float:
+    """Seconds of the budget kept for explaining the models once the search ends."""
+    if not max_runtime_secs:
+        return MODEL_COUNT_BUDGET_SECS
+    return min(MAX_RESERVE_SHARE * max_runtime_secs, max(MIN_RESERVE_SECS, RESERVE_SHARE * max_runtime_secs))
 
 
-def store_explanations(experiment: Experiment, aml: AutoML) -> int:
-    """Explain the leader first, then the others in leaderboard order while time allows.
+def engine_budget(max_runtime_secs: float | None) -> float | None:
+    """The engine's share of the user's budget: all of it but the explanations' reserve."""
+    return None if not max_runtime_secs else max_runtime_secs - explanation_reserve(max_runtime_secs)
 
-    Returns how many models were explained. A failure to explain one model is logged and skipped.
+
+def store_explanations(experiment: Experiment, aml: AutoML, deadline: float | None = None) -> int:
+    """Explain the leader first, then the others in leaderboard order until ``deadline``.
+
+    Without a deadline (a budget in models) the others get MODEL_COUNT_BUDGET_SECS. Returns how
+    many models were explained. A failure to explain one model is logged and skipped.
     """
-    allowed = time_allowed(experiment)
-    started = time.time()
+    if deadline is None:
+        deadline = time.time() + explanation_reserve(experiment.options.get("max_runtime_secs"))
     importances = {}
     for row in aml.leaderboard:
         model_id = row["model_id"]
-        if importances and time.time() - started > allowed:
+        if importances and time.time() > deadline:
             break
         Experiment.objects.filter(pk=experiment.pk).update(current_model=f"explaining {model_id}")
         try:

@@ -25,7 +25,7 @@ from automl_engine.families import ENSEMBLE_ALGO
 
 from . import claims
 from .dbretry import retry_db
-from .explanations import store_explanations
+from .explanations import engine_budget, store_explanations
 from .holdout import split_for_test
 from .models import Experiment, ExperimentEvent, ModelResult
 from .tables import finite
@@ -139,7 +139,8 @@ class Recorder:
         return f"{e.model_id} failed: {e.error}"
 
     def on_run_finished(self, e: ev.RunFinished) -> str:
-        return f"Finished after {e.elapsed_s:.0f} s with {e.n_models} models. Leader: {e.leader or 'none'}."
+        how = "Stopped on request" if e.stopped_early else "Finished"
+        return f"{how} after {e.elapsed_s:.0f} s with {e.n_models} models. Leader: {e.leader or 'none'}."
 
     def _save_file(self, model_id: str) -> str:
         name = f"models/experiment_{self.experiment.pk}/{model_id}.automl"
@@ -189,7 +190,7 @@ def _run(experiment: Experiment) -> str:
     try:
         with default_storage.open(experiment.dataset.file.name, "rb") as fh:
             frame, _ = finite(read_csv(fh.read()))
-        aml = AutoML(max_models=opts.get("max_models"), max_runtime_secs=opts.get("max_runtime_secs"),
+        aml = AutoML(max_models=opts.get("max_models"), max_runtime_secs=engine_budget(opts.get("max_runtime_secs")),
                      nfolds=opts.get("nfolds", 5), seed=opts.get("seed", 1), sort_metric=opts.get("sort_metric"),
                      include_algos=opts.get("include_algos"), exclude_algos=opts.get("exclude_algos"),
                      task=experiment.task or "auto", callback=recorder, started_at=recorder.started)
@@ -209,7 +210,8 @@ def _run(experiment: Experiment) -> str:
                       "trained so far are kept; starting the experiment again usually helps.")
         return "failed"
     Experiment.objects.filter(pk=experiment.pk).update(leader_model_id=aml.leader.model_id)
-    store_explanations(experiment, aml)
+    budget = opts.get("max_runtime_secs")
+    store_explanations(experiment, aml, deadline=recorder.started + budget if budget else None)
     status = Experiment.Status.CANCELLED if aml.stopped_early else Experiment.Status.SUCCEEDED
     with transaction.atomic():
         _finish(experiment.pk, status=status, leader_model_id=aml.leader.model_id, progress=1.0,

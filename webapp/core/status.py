@@ -41,7 +41,20 @@ def run_info(experiment: Experiment) -> dict:
             "dropped_rows": data.get("dropped_rows") or 0, "n_rows": data.get("n_rows"),
             "n_features": data.get("n_features"), "validation": data.get("validation") or "",
             "library_versions": data.get("library_versions") or {},
+            "forecast": _forecast_vs_actual(experiment, data.get("forecast") or {}),
             "validation_reason": data.get("validation_reason") or ""}
+
+
+def _forecast_vs_actual(experiment: Experiment, forecast: dict) -> dict:
+    """What the cost model expected when the run started, beside what happened (once it is known)."""
+    if not forecast:
+        return {}
+    out = {k: forecast.get(k) for k in ("expected_models", "first_model_secs", "peak_memory_mb", "seconds_per_model")}
+    out["validation"] = (forecast.get("validation") or {}).get("description")
+    if experiment.is_finished and experiment.started_at and experiment.finished_at:
+        out["actual_models"] = experiment.models_done
+        out["actual_wall_secs"] = round((experiment.finished_at - experiment.started_at).total_seconds(), 1)
+    return out
 
 
 def experiment_payload(experiment: Experiment, since: int = 0) -> dict:
