@@ -268,3 +268,12 @@ def test_home_lists_experiments_with_their_leader_and_score(owner_client):
     assert f'href="/experiments/{experiment.pk}/models/{experiment.leader_model_id}/"' in html
     assert re.search(r"±[0-9.]+ on average", html)
     assert 'action="/samples/wine-quality/"' in html
+
+
+def test_the_budget_keeps_a_reserve_for_explanations_inside_it():
+    from webapp.core.explanations import engine_budget, explanation_reserve
+
+    assert engine_budget(60) == 54 and engine_budget(300) == 270  # a tenth for the explanations
+    assert explanation_reserve(10) == 3 and engine_budget(10) == 7  # at least three seconds
+    assert engine_budget(4) == 2  # never more than half of a tiny budget
+    assert engine_budget(None) is None  # a budget in models: the engine has no clock
