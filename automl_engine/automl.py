@@ -182,6 +182,10 @@ class AutoML:
         return {"importance_heatmap": importance_heatmap({m: importances[m] for m in ids if m in importances}),
                 "model_correlation": model_correlation({m: self._oof[m] for m in ids}, self.task_)}
 
+    def out_of_fold(self, model_id: str) -> np.ndarray:
+        """The model's predictions for the rows it was scored on (NaN for rows no fold scored)."""
+        return self._oof[model_id]
+
     def elapsed(self) -> float:
         return round(time.time() - self.budget.started, 3)
 

@@ -277,3 +277,21 @@ def test_the_budget_keeps_a_reserve_for_explanations_inside_it():
     assert explanation_reserve(10) == 3 and engine_budget(10) == 7  # at least three seconds
     assert engine_budget(4) == 2  # never more than half of a tiny budget
     assert engine_budget(None) is None  # a budget in models: the engine has no clock
+
+
+def test_a_model_the_run_did_not_explain_gets_its_charts_when_first_opened(owner_client):
+    experiment = finished(owner_client, "binary", n=200, test_split=20)
+    other = experiment.results.exclude(model_id=experiment.leader_model_id).exclude(algo="StackedEnsemble").first()
+    stored = other.explanation
+    ModelResult.objects.filter(pk=other.pk).update(explanation=None)
+    heatmap = dict(experiment.explanation["importance_heatmap"])
+    Experiment.objects.filter(pk=experiment.pk).update(
+        explanation={**experiment.explanation, "importance_heatmap": {**heatmap, "models": [experiment.leader_model_id]}})
+
+    payload = owner_client.get(f"/experiments/{experiment.pk}/models/{other.model_id}/charts.json").json()
+    assert {"importance", "confusion-matrix", "roc", "shap"} <= {c["key"] for c in payload["charts"]}
+    assert "note" not in payload
+    kept = ModelResult.objects.get(pk=other.pk).explanation
+    # the out-of-fold predictions were kept with the model: the same curves as the run drew
+    assert kept["roc"][0]["auc"] == pytest.approx(stored["roc"][0]["auc"], abs=1e-6)
+    assert other.model_id in Experiment.objects.get(pk=experiment.pk).explanation["importance_heatmap"]["models"]

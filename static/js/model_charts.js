@@ -84,7 +84,7 @@
 
   function load(container, url) {
     container.setAttribute("aria-busy", "true");
-    var note = el("p", "Loading the charts…", "muted");
+    var note = el("p", "Loading the charts (the first time a model is opened they are computed: a few seconds)…", "muted");
     container.replaceChildren(note);
     return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })

@@ -1,12 +1,22 @@
 """After a run: explanation data for its models, stored on the rows the dashboard reads."""
 from __future__ import annotations
 
+import io
 import logging
 import time
 
-from automl_engine import AutoML
+import numpy as np
+import pandas as pd
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
 
+from automl_engine import AutoML, read_csv
+from automl_engine.explain import explain_model, importance_heatmap
+
+from .holdout import split_for_test
 from .models import Experiment, ModelResult
+from .tables import finite
 
 log = logging.getLogger(__name__)
 # The user's time budget covers the whole run, explanations included: they get a reserve at its end
@@ -58,3 +68,78 @@ def store_explanations(experiment: Experiment, aml: AutoML, deadline: float | No
         else:
             Experiment.objects.filter(pk=experiment.pk).update(explanation=across)
     return len(importances)
+
+
+# -- on demand: a model the run had no time to explain is explained when its charts are first asked for
+def oof_name(model_file: str) -> str:
+    return model_file.rsplit(".", 1)[0] + ".oof.npy"
+
+
+def save_oof(model_file: str, predictions: np.ndarray) -> None:
+    """Keep the model's out-of-fold predictions beside its file: its charts can then be drawn later."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(predictions, dtype=np.float32), allow_pickle=False)
+    name = oof_name(model_file)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    default_storage.save(name, ContentFile(buffer.getvalue()))
+
+
+def _load_oof(result: ModelResult, n_rows: int) -> np.ndarray | None:
+    name = oof_name(result.file.name) if result.file else ""
+    if not name or not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as fh:
+        values = np.load(io.BytesIO(fh.read()), allow_pickle=False).astype(float)
+    return values if len(values) == n_rows else None
+
+
+def training_rows(experiment: Experiment) -> pd.DataFrame:
+    """The rows the run trained on, in the run's order: the same reading, test split and target filter."""
+    with default_storage.open(experiment.dataset.file.name, "rb") as fh:
+        frame, _ = finite(read_csv(fh.read()))
+    opts = experiment.options
+    frame, _ = split_for_test(frame, experiment.target, opts.get("test_split"), opts.get("seed", 1))
+    values = frame[experiment.target]
+    return frame.loc[values.notna() & ~values.isin([np.inf, -np.inf])].reset_index(drop=True)
+
+
+def _encoded_target(model, values: pd.Series) -> np.ndarray:
+    if model.task == "regression":
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    lookup = {c: i for i, c in enumerate(model.classes)}
+    return values.map(lookup).fillna(-1).to_numpy(dtype=int)
+
+
+def explain_on_demand(experiment: Experiment, result: ModelResult) -> dict:
+    """Compute and keep the explanation data of a model the run did not explain, and refresh the
+    importance heatmap across models with it."""
+    from .services import load_result_model
+
+    model = load_result_model(result)
+    frame = training_rows(experiment)
+    y = _encoded_target(model, frame[experiment.target])
+    known = y >= 0 if model.task != "regression" else ~np.isnan(y)
+    oof = _load_oof(result, len(frame))
+    data = explain_model(model, frame.loc[known, model.features].reset_index(drop=True), y[known],
+                         None if oof is None else oof[known])
+    with transaction.atomic():
+        row = ModelResult.objects.select_for_update().get(pk=result.pk)
+        if row.explanation:  # someone else was quicker
+            return row.explanation
+        row.explanation = data
+        row.save(update_fields=["explanation"])
+    _refresh_heatmap(experiment)
+    return data
+
+
+def _refresh_heatmap(experiment: Experiment) -> None:
+    """The importance heatmap across models covers every model that has its importance, best first."""
+    with transaction.atomic():
+        row = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        importances = {r.model_id: r.explanation["variable_importance"] for r in row.leaderboard()
+                       if (r.explanation or {}).get("variable_importance")}
+        explanation = dict(row.explanation or {})
+        explanation["importance_heatmap"] = importance_heatmap(importances)
+        row.explanation = explanation
+        row.save(update_fields=["explanation"])

@@ -60,8 +60,8 @@ def model_chart_payload(experiment: Experiment, result: ModelResult) -> dict:
                "url": reverse("model", args=[experiment.pk, result.model_id]),
                "sentences": score_sentences(experiment, result)}
     if not explanation:
-        payload["note"] = ("The charts for this model were not computed: the run's time for explanations ran out "
-                           "before reaching it. Partial dependence can still be computed below.")
+        payload["note"] = ("The charts for this model could not be computed. Partial dependence can still be "
+                           "computed below.")
     return payload
 
 

@@ -16,6 +16,7 @@ from automl_engine.model import library_versions
 
 from . import charts, insights, profiling, services
 from .access import get_experiment_for_user, get_result_for_user
+from .explanations import explain_on_demand
 from .models import ModelResult
 from .status import run_info
 from .wording import algo_name, metric_columns, metric_name, number, METRIC_HELP
@@ -36,9 +37,20 @@ def results_fragment(request, pk):
 @login_required
 @require_GET
 def model_charts(request, pk, model_id):
+    """One model's charts; a finished model the run had no time to explain is explained now and kept."""
     experiment = get_experiment_for_user(request.user, pk)
-    result = get_result_for_user(request.user, pk, model_id)
+    result = _explained(experiment, get_result_for_user(request.user, pk, model_id))
     return JsonResponse(insights.model_chart_payload(experiment, result))
+
+
+def _explained(experiment, result: ModelResult) -> ModelResult:
+    """The result with its explanation, computed now (and kept) when the run had no time for it."""
+    if not result.explanation and experiment.is_finished and result.file:
+        try:
+            result.explanation = explain_on_demand(experiment, result)
+        except Exception:  # asked for from the page: the charts are missing, the page still works
+            log.warning("explaining %s on demand failed", result.model_id, exc_info=True)
+    return result
 
 
 def _metric_rows(task: str, metrics: dict | None) -> list[dict]:
@@ -61,7 +73,7 @@ def _params(result: ModelResult) -> list[dict]:
 @require_GET
 def model_page(request, pk, model_id):
     experiment = get_experiment_for_user(request.user, pk)
-    result = get_result_for_user(request.user, pk, model_id)
+    result = _explained(experiment, get_result_for_user(request.user, pk, model_id))
     info = run_info(experiment)
     return render(request, "model.html", {
         "experiment": experiment, "result": result, "summary": insights.model_summary(experiment, result),

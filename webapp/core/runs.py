@@ -25,7 +25,7 @@ from automl_engine.families import ENSEMBLE_ALGO
 
 from . import claims
 from .dbretry import retry_db
-from .explanations import engine_budget, store_explanations
+from .explanations import engine_budget, save_oof, store_explanations
 from .holdout import split_for_test
 from .models import Experiment, ExperimentEvent, ModelResult
 from .tables import finite
@@ -150,7 +150,9 @@ class Recorder:
             if default_storage.exists(name):
                 default_storage.delete(name)
             with open(path, "rb") as fh:
-                return default_storage.save(name, File(fh))
+                saved = default_storage.save(name, File(fh))
+        save_oof(saved, self.aml.out_of_fold(model_id))
+        return saved
 
 
 def _finish(experiment_id: int, **fields) -> None:
