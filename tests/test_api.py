@@ -77,6 +77,13 @@ def test_experiment_validation_errors_are_400(owner_api):
     assert create_experiment(owner_api, dataset_id, exclude_algos=["XGBoost"]).status_code == 400
     response = owner_api.post("/api/experiments/", "{not json", content_type="application/json")
     assert response.status_code == 400 and "JSON" in response.json()["error"]
+    deep = '{"dataset": ' + "[" * 990 + "]" * 990 + "}"
+    for url in ("/api/experiments/", "/api/datasets/", "/api/experiments/estimate/"):
+        response = owner_api.post(url, deep, content_type="application/json")
+        assert response.status_code == 400 and "nested too deeply" in response.json()["error"], url
+    for shape in ("[1, 2]", '"text"', "3"):  # valid JSON, not an object
+        response = owner_api.post("/api/experiments/", shape, content_type="application/json")
+        assert response.status_code == 400 and "JSON object" in response.json()["error"]
 
 
 def test_other_users_get_404_for_datasets_experiments_and_downloads(owner_api, other_api, owner):

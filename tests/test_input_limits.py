@@ -5,8 +5,9 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
-from django.test import Client
+from django.test import Client, RequestFactory
 
+from webapp.core import uploads
 from webapp.core.models import Dataset, Experiment
 from tests.helpers import synthetic
 
@@ -40,7 +41,13 @@ def bytes_kept(monkeypatch):
     return seen
 
 
-def test_an_upload_over_the_size_limit_is_stopped_while_it_streams(owner_api, settings, bytes_kept):
+@pytest.fixture
+def undeclared(monkeypatch):
+    """As if the body's size were not declared: only the check while it streams can stop it."""
+    monkeypatch.setattr(uploads, "MULTIPART_SLACK", 10**12)
+
+
+def test_an_upload_over_the_size_limit_is_stopped_while_it_streams(owner_api, settings, bytes_kept, undeclared):
     settings.MAX_UPLOAD_MB = 1
     response = upload(owner_api, csv_of_size(5 * MB))
     assert response.status_code == 413
@@ -57,13 +64,36 @@ def test_an_upload_under_the_limit_goes_through(owner_api, settings):
     assert upload(owner_api, content).status_code == 201
 
 
-def test_the_upload_page_shows_the_size_limit_message(owner, settings, bytes_kept):
+def test_the_upload_page_shows_the_size_limit_message(owner, settings, bytes_kept, undeclared):
     settings.MAX_UPLOAD_MB = 1
     client = Client()
     client.force_login(owner)
     response = client.post("/", {"file": SimpleUploadedFile("big.csv", csv_of_size(3 * MB))})
     assert response.status_code == 413 and b"larger than the 1 MB limit" in response.content
     assert bytes_kept["bytes"] <= 1 * MB and not Dataset.objects.exists()
+
+
+class Unreadable:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+@pytest.mark.parametrize("path", ["/api/datasets/", "/"])
+def test_a_declared_size_over_the_limit_is_refused_before_the_body_is_read(owner, settings, path):
+    settings.MAX_UPLOAD_MB = 1
+    request = RequestFactory().post(path, data=b"", content_type="multipart/form-data; boundary=x")
+    request.META.update({"CONTENT_LENGTH": str(200 * MB), "wsgi.input": Unreadable()})
+    response = uploads.DeclaredSizeLimitMiddleware(lambda r: pytest.fail("the view was called"))(request)
+    assert response.status_code == 413 and b"larger than the 1 MB limit" in response.content
+    assert response["Connection"] == "close"
+    client = Client()
+    client.force_login(owner)
+    assert client.post(path, {"file": SimpleUploadedFile("big.csv", csv_of_size(3 * MB))}).status_code == 413
+    assert not Dataset.objects.exists()
 
 
 @pytest.mark.parametrize("setting, value, content, words", [

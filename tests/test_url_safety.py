@@ -110,6 +110,10 @@ def import_url(client, url):
     "http://10.1.2.3/data.csv", "http://192.168.0.1/", "http://172.16.5.4/", "http://100.64.0.1/",
     "http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/", "http://[fe80::1]/",
     "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://0x7f.0.0.1/", "http://127.1/",
+    # IPv6 forms that lead to an IPv4 address inside: NAT64, 6to4, IPv4-compatible, Teredo; site-local
+    "http://[64:ff9b::a9fe:a9fe]/latest/", "http://[64:ff9b::7f00:1]/", "http://[64:ff9b:1::a00:1]/",
+    "http://[2002:a9fe:a9fe::1]/", "http://[2002:7f00:1::]/", "http://[::127.0.0.1]/", "http://[::a9fe:a9fe]/",
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "http://[fec0::1]/",
 ])
 def test_private_loopback_link_local_and_metadata_addresses_are_refused(owner_api, url):
     response = import_url(owner_api, url)
@@ -118,7 +122,7 @@ def test_private_loopback_link_local_and_metadata_addresses_are_refused(owner_ap
 
 
 @pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/x",
-                                 "http://[fe80::1]/"])
+                                 "http://[fe80::1]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:a9fe:a9fe::]/"])
 def test_metadata_addresses_stay_refused_when_private_ones_are_allowed(owner_api, settings, url):
     settings.URL_IMPORT_ALLOW_PRIVATE = True
     assert "private or local" in import_url(owner_api, url).json()["error"]
@@ -220,3 +224,13 @@ def test_redirect_loops_stop(owner_api, public_server, allow_public_server):
     response = import_url(owner_api, f"{base(public_server)}/loop")
     assert response.status_code == 400 and "redirects too many times" in response.json()["error"]
     assert len(public_server.RequestHandlerClass.hits) == fetch_module.MAX_REDIRECTS + 1
+
+
+def test_ipv6_addresses_are_judged_by_the_ipv4_address_they_lead_to():
+    import ipaddress
+
+    allowed = fetch_module.address_allowed
+    assert allowed(ipaddress.ip_address("64:ff9b::808:808"))  # NAT64 to 8.8.8.8: public
+    assert allowed(ipaddress.ip_address("2002:808:808::1"))  # 6to4 from 8.8.8.8
+    assert not allowed(ipaddress.ip_address("64:ff9b::a00:1"))  # NAT64 to 10.0.0.1
+    assert allowed(ipaddress.ip_address("2606:4700:4700::1111"))  # plain public IPv6

@@ -84,6 +84,8 @@ def _json_body(request) -> dict:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise services.InputError("The request body is not valid JSON.")
+    except RecursionError:  # nested deeper than the parser goes: no request of ours looks like that
+        raise services.InputError("The request body is nested too deeply. Send a flat JSON object.")
     if not isinstance(body, dict):
         raise services.InputError("The request body must be a JSON object.")
     return body

@@ -36,12 +36,33 @@ class BlockedAddress(FetchError):
     pass
 
 
+# IPv6 forms that carry an IPv4 address in their low 32 bits: NAT64 (well-known and local-use
+# prefixes) and the deprecated IPv4-compatible form. The IPv4 address inside is what gets reached.
+IPV4_IN_LOW_BITS = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96")]
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still routed inside some sites
+
+
+def embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to: mapped, 6to4, Teredo (the client), NAT64 or compatible."""
+    if addr.ipv4_mapped:
+        return addr.ipv4_mapped
+    if addr.sixtofour:
+        return addr.sixtofour
+    if addr.teredo:
+        return addr.teredo[1]
+    if any(addr in net for net in IPV4_IN_LOW_BITS):
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return None
+
+
 def address_allowed(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = embedded_ipv4(addr)
+        if inner is not None:
+            return address_allowed(inner)
     if any(addr in net for net in METADATA) or addr.is_multicast or addr.is_unspecified:
         return False
-    if addr.is_global:
+    if addr.is_global and not (isinstance(addr, ipaddress.IPv6Address) and addr in SITE_LOCAL):
         return True
     if settings.URL_IMPORT_ALLOW_PRIVATE:
         return True

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -164,13 +165,16 @@ def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto"
                      max_runtime_secs=None, nfolds: int = 5, seed: int = 1, sort_metric: str = "",
                      include_algos=None, exclude_algos=None, name: str = "") -> Experiment:
     _check_question(dataset, target, task, sort_metric)
-    _check_active_limit(owner)
     if max_models is None and max_runtime_secs is None:
         max_runtime_secs = settings.DEFAULT_MAX_RUNTIME_SECS
     options = {"max_models": max_models, "max_runtime_secs": max_runtime_secs, "nfolds": nfolds, "seed": seed,
                "sort_metric": sort_metric or None, "include_algos": include_algos or None,
                "exclude_algos": exclude_algos or None}
     with transaction.atomic():
+        # The count and the insert in one transaction, with the user's row locked (PostgreSQL; SQLite
+        # runs write transactions one at a time): simultaneous requests cannot pass the limit together.
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+        _check_active_limit(owner)
         experiment = Experiment.objects.create(
             owner=owner, dataset=dataset, target=target, task=task or "auto", options=options,
             name=(name or f"Predict {target}")[:255])

@@ -6,6 +6,8 @@ a message on the request that the views return as a 413.
 """
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 
 
 def max_upload_bytes() -> int:
@@ -38,3 +40,28 @@ class LimitedUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None
+
+
+MULTIPART_SLACK = 64 * 1024  # form fields and part headers around the file in a multipart body
+
+
+class DeclaredSizeLimitMiddleware:
+    """Refuse a request whose declared size (Content-Length) is over the upload limit before any of
+    its body is read: a 200 MB upload then costs nothing. Bodies without a declared size are still
+    counted as they stream in (LimitedUploadHandler)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared.isdigit() and int(declared) > max_upload_bytes() + MULTIPART_SLACK:
+            message = too_large_message()
+            if request.path.startswith("/api/"):
+                response = JsonResponse({"error": message}, status=413)
+            else:
+                response = HttpResponse(render_to_string("error.html", {"status": 413, "message": message}),
+                                        status=413)
+            response["Connection"] = "close"  # the unread body must not be taken for the next request
+            return response
+        return self.get_response(request)
