@@ -332,3 +332,22 @@ def test_multiclass_cars_with_advanced_settings_and_a_bad_file(page, live_server
     assert "'buying' has values never seen in training: 'free' (2 rows)" in page.locator("#input-notes").inner_text()
     assert len(page.locator("#predictions-table thead th").all_inner_texts()) == 3 + 4  # row, actual, predicted, 4 classes
     shot(page, "12-predict-cars", reopen=False)
+
+
+def test_html_in_column_names_and_values_is_shown_as_text_never_as_a_link(page, live_server, tmp_path):
+    link = '<a href="https://evil.example/c">cat</a>'
+    frame = pd.DataFrame({"<b>name</b>": [link, "plain", "<i>x</i>"] * 20, "y": [1.0, 2.0, 3.5] * 20})
+    path = tmp_path / "<img src=x>.csv"
+    frame.to_csv(path, index=False)
+    sign_up(page, live_server.url, "escaper")
+    upload(page, path)
+    reveal(page)
+    plotted(page, "#distributions")
+    charts = page.locator("#distributions .js-plotly-plot")
+    assert charts.count() >= 2
+    assert page.locator("#distributions .js-plotly-plot a").count() == 0  # no live link inside any chart
+    assert page.locator("#distributions .js-plotly-plot b, #distributions .js-plotly-plot i").count() == 0
+    drawn = " ".join(charts.all_inner_texts()) + " ".join(
+        page.locator("#distributions .js-plotly-plot text").all_text_contents())
+    assert "<a href" in drawn or "cat</a>" in drawn  # the value, as the characters it has
+    shot(page, "09-escaped-labels")

@@ -163,3 +163,15 @@ def test_shap_summary_of_categories_only_has_no_empty_trace_or_colour_scale():
             "feature_values": [["red", "blue"], ["big", "small"]], "base_value": 0.0, "class": "yes"}
     chart = charts.shap_summary(shap, "y", "binary")
     assert [t["name"] for t in chart["data"]] == ["categories or missing"] and len(chart["data"][0]["x"]) == 4
+
+
+def test_every_string_in_a_figure_is_escaped_but_the_apps_own_line_breaks():
+    from webapp.core import charts
+
+    link = '<a href="https://evil.example/c">cat</a>'
+    figure = charts.chart("k", "<b>col</b>", "help shown as text", [
+        {"type": "bar", "x": [link], "y": [3], "hovertemplate": "%{x}<br>%{y} rows<extra></extra>"}], "x", "y")
+    text = json.dumps({k: figure[k] for k in ("data", "layout")})
+    assert "<a " not in text and "<b>" not in text and "&lt;a href=" in text
+    assert "<br>" in text and "<extra></extra>" in text  # the app's own markup is kept
+    assert charts.plotly_safe(["a & b", 3, None, {"t": "x<y"}]) == ["a &amp; b", 3, None, {"t": "x&lt;y"}]

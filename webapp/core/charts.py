@@ -7,6 +7,7 @@ check the figures as dicts; templates only place them.
 """
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -38,6 +39,27 @@ def _finite(value):
     return value
 
 
+# Plotly draws a subset of HTML in every label, title, tick and hover text, so a column name or a
+# category value such as '<a href="...">x</a>' would become a live link. Every string of a figure is
+# escaped here, in one place (Plotly shows the entities as the characters they stand for); only
+# the app's own line breaks and hover-box markers are put back.
+OWN_MARKUP = {"&lt;br&gt;": "<br>", "&lt;extra&gt;&lt;/extra&gt;": "<extra></extra>"}
+
+
+def plotly_safe(value):
+    """The figure's data and layout with every string escaped for Plotly's HTML-like text."""
+    if isinstance(value, str):
+        text = html.escape(value, quote=False)
+        for escaped, markup in OWN_MARKUP.items():
+            text = text.replace(escaped, markup)
+        return text
+    if isinstance(value, dict):
+        return {k: plotly_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plotly_safe(v) for v in value]
+    return value
+
+
 def chart(key: str, title: str, help_text: str, data: list, x_title: str, y_title: str, *, height: int = 380,
           xaxis: dict | None = None, yaxis: dict | None = None, title_size: int = 15, **layout) -> dict:
     """One figure with the house style: a left-aligned title, titled axes, white background."""
@@ -57,7 +79,7 @@ def chart(key: str, title: str, help_text: str, data: list, x_title: str, y_titl
         "legend": {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
     }
     base.update(layout)
-    return _finite({"key": key, "help": help_text, "data": data, "layout": base})
+    return _finite({"key": key, "help": help_text, "data": plotly_safe(data), "layout": plotly_safe(base)})
 
 
 # -- the dataset page -----------------------------------------------------------------------------
