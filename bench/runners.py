@@ -15,6 +15,9 @@ import pandas as pd
 from .datasets import Spec
 
 SORT = {"rmse": "rmse", "auc": "auc", "logloss": "logloss"}
+# AutoGluon as AMLB runs it: its default preset stops within seconds on small tables, "best_quality"
+# (bagging and stacking) uses the budget.
+AUTOGLUON_PRESETS = "best_quality"
 
 
 @dataclass
@@ -84,7 +87,7 @@ def run_autogluon(spec: Spec, train, test, budget: float, seed: int, started_at=
     with tempfile.TemporaryDirectory() as tmp:
         predictor = TabularPredictor(label=spec.target, problem_type=spec.task, eval_metric=metric, path=tmp,
                                      verbosity=0)
-        predictor.fit(train, time_limit=budget)
+        predictor.fit(train, time_limit=budget, presets=AUTOGLUON_PRESETS)
         Xt = test.drop(columns=[spec.target])
         out = pd.DataFrame({"predict": predictor.predict(Xt).to_numpy()})
         if spec.task != "regression":

@@ -1,6 +1,7 @@
 """Settings, all from the environment (see .env.example), with embedded defaults when unset."""
 import importlib.util
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "webapp.core",
 ]
 
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "webapp.core.auth.TokenAuthMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out sign-in with the lockout page
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -103,6 +106,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
+# from one address, sign-in is refused for LOGIN_LOCKOUT_MINUTES; the lock ends by itself.
+# The lockout check first (it refuses a locked-out sign-in and authenticates no one), then Django's own.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "webapp.core.auth.locked_out"
+AXES_VERBOSE = False
+# Wrong API tokens are counted per address in the cache: past the limit, 429 until the window ends.
+TOKEN_FAILURE_LIMIT = env_int("TOKEN_FAILURE_LIMIT", 20)
+TOKEN_LOCKOUT_SECS = env_int("TOKEN_LOCKOUT_SECS", 900)
+# The cache is shared by every web process when Redis is there (counts and locks hold across them):
+# CACHE_URL, or the broker's Redis server with its own database number, so the two never mix.
+def _cache_url() -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    explicit = os.environ.get("CACHE_URL", "").strip()
+    broker = urlsplit(os.environ.get("CELERY_BROKER_URL", "").strip())
+    if explicit or not broker.scheme.startswith("redis"):
+        return explicit
+    db = int(broker.path.strip("/") or 0)
+    return urlunsplit(broker._replace(path=f"/{db + 1}"))
+
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url()}
+          if _cache_url() else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
