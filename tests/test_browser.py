@@ -339,6 +339,9 @@ def test_html_in_column_names_and_values_is_shown_as_text_never_as_a_link(page, 
     frame = pd.DataFrame({"<b>name</b>": [link, "plain", "<i>x</i>"] * 20, "y": [1.0, 2.0, 3.5] * 20})
     path = tmp_path / "<img src=x>.csv"
     frame.to_csv(path, index=False)
+    errors = []  # the pages run under a Content-Security-Policy: nothing of theirs may be refused
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
     sign_up(page, live_server.url, "escaper")
     upload(page, path)
     reveal(page)
@@ -351,3 +354,6 @@ def test_html_in_column_names_and_values_is_shown_as_text_never_as_a_link(page, 
         page.locator("#distributions .js-plotly-plot text").all_text_contents())
     assert "<a href" in drawn or "cat</a>" in drawn  # the value, as the characters it has
     shot(page, "09-escaped-labels")
+    page.select_option("#id_target", "y")
+    page.wait_for_function("document.getElementById('estimate-text').textContent.includes('Expected')")
+    assert errors == []

@@ -61,3 +61,22 @@ def test_wrong_api_tokens_from_one_address_get_429_then(owner, settings):
     assert int(refused["Retry-After"]) == settings.TOKEN_LOCKOUT_SECS
     other = Client(REMOTE_ADDR="10.9.8.7")  # another address is not affected
     assert other.get("/api/datasets/", HTTP_AUTHORIZATION="Token guess").status_code == 401
+
+
+def test_pages_carry_a_content_security_policy_and_private_answers_are_not_stored(owner):
+    client = Client()
+    client.force_login(owner)
+    for path in ("/", "/api/datasets/", "/account/tokens/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-eval" not in policy and "frame-ancestors 'none'" in policy
+        assert response["Cache-Control"] == "no-store", path
+    anonymous = Client().get("/login/")
+    assert "Content-Security-Policy" in anonymous and anonymous.get("Cache-Control") != "no-store"
+
+
+@pytest.mark.parametrize("password, words", [("12345678901", "entirely numeric"), ("newcomer-2024", "too similar")])
+def test_sign_up_refuses_numeric_passwords_and_ones_like_the_username(password, words):
+    response = Client().post("/signup/", {"username": "newcomer", "password1": password, "password2": password})
+    assert response.status_code == 200 and words in response.content.decode()
