@@ -137,6 +137,8 @@ def _cache_url() -> str:
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url()}
           if _cache_url() else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Data older than this many days may be deleted by `manage.py delete_old_data` (0: kept for ever).
+RETENTION_DAYS = env_int("RETENTION_DAYS", 0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

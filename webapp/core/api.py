@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from . import services
+from . import deletion, services
 from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user,
                      get_token_for_user)
 from .csvsafe import header_safe, spreadsheet_safe
@@ -136,9 +136,13 @@ def datasets(request):
     return JsonResponse(dataset.to_api(), status=201)
 
 
-@api_view(["GET"])
+@api_view(["GET", "DELETE"])
 def dataset_detail(request, pk):
-    return JsonResponse(get_dataset_for_user(request.user, pk).to_api(detail=True))
+    dataset = get_dataset_for_user(request.user, pk)
+    if request.method == "DELETE":
+        deletion.delete_dataset(dataset)
+        return JsonResponse({"deleted": True, "id": pk})
+    return JsonResponse(dataset.to_api(detail=True))
 
 
 @api_view(["GET", "POST"])
@@ -195,9 +199,13 @@ def experiment_estimate(request):
     return JsonResponse(services.estimate_experiment(dataset, **fields))
 
 
-@api_view(["GET"])
+@api_view(["GET", "DELETE"])
 def experiment_detail(request, pk):
-    return JsonResponse(experiment_payload(get_experiment_for_user(request.user, pk)))
+    experiment = get_experiment_for_user(request.user, pk)
+    if request.method == "DELETE":
+        deletion.delete_experiment(experiment)
+        return JsonResponse({"deleted": True, "id": pk})
+    return JsonResponse(experiment_payload(experiment))
 
 
 @api_view(["POST"])

@@ -9,8 +9,8 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import services
-from .access import get_experiment_for_user, get_leader_for_user, get_result_for_user
+from . import deletion, services
+from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
 from .forms import UploadForm
 from .insights import experiment_context
 from .recovery import reap_stale
@@ -92,6 +92,32 @@ def experiment_cancel(request, pk):
         services.cancel_experiment(experiment)
         messages.info(request, "Stopping: the models trained so far are kept.")
     return redirect("experiment", pk=pk)
+
+
+@login_required
+@require_POST
+def experiment_delete(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    try:
+        deletion.delete_experiment(experiment)
+    except services.InputError as exc:
+        messages.error(request, str(exc))
+        return redirect("experiment", pk=pk)
+    messages.success(request, f"Deleted “{experiment}” with its models and files.")
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def dataset_delete(request, pk):
+    dataset = get_dataset_for_user(request.user, pk)
+    try:
+        deletion.delete_dataset(dataset)
+    except services.InputError as exc:
+        messages.error(request, str(exc))
+        return redirect("dataset", pk=pk)
+    messages.success(request, f"Deleted “{dataset.name}” with its experiments, models and files.")
+    return redirect("home")
 
 
 def model_file_response(result) -> FileResponse:
