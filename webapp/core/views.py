@@ -98,25 +98,26 @@ def experiment_cancel(request, pk):
 @require_POST
 def experiment_delete(request, pk):
     experiment = get_experiment_for_user(request.user, pk)
-    try:
-        deletion.delete_experiment(experiment)
-    except services.InputError as exc:
-        messages.error(request, str(exc))
-        return redirect("experiment", pk=pk)
-    messages.success(request, f"Deleted “{experiment}” with its models and files.")
-    return redirect("home")
+    return _delete(request, lambda: deletion.delete_experiment(experiment), ("experiment", pk),
+                   f"Deleted “{experiment}” with its models and files.")
 
 
 @login_required
 @require_POST
 def dataset_delete(request, pk):
     dataset = get_dataset_for_user(request.user, pk)
+    return _delete(request, lambda: deletion.delete_dataset(dataset), ("dataset", pk),
+                   f"Deleted “{dataset.name}” with its experiments, models and files.")
+
+
+def _delete(request, delete, back: tuple, done: str):
+    """Delete and go home with a message; on refusal (still running) back to the page with the reason."""
     try:
-        deletion.delete_dataset(dataset)
+        delete()
     except services.InputError as exc:
         messages.error(request, str(exc))
-        return redirect("dataset", pk=pk)
-    messages.success(request, f"Deleted “{dataset.name}” with its experiments, models and files.")
+        return redirect(back[0], pk=back[1])
+    messages.success(request, done)
     return redirect("home")
 
 
