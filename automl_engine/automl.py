@@ -19,7 +19,7 @@ from .errors import DataError
 from .families import ENSEMBLE_ALGO, FAMILIES, BuildContext
 from .families.gbm import COUNT_OBJECTIVES
 from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
-from .model import EnsembleModel, TrainedModel, library_versions
+from .model import EnsembleModel, TrainedModel, library_versions, machine
 from .model_file import save_model
 from .planning import (FIRST_MODEL_SHARE, MIN_SAMPLE_ROWS, MODEL_SHARE, START_FACTOR, YARDSTICK, Budget, CostModel,
                        TableShape, budget_words, choose_validation, config_factor, forecast, make_splits, schedule)
@@ -95,7 +95,8 @@ class AutoML:
             max_runtime_secs=self.max_runtime_secs, dropped_columns=dict(self.spec_.dropped),
             dropped_rows=self.dropped_rows_, warnings=list(self.warnings_),
             validation=self.validation_.describe(), validation_reason=self.validation_.reason,
-            forecast=self.forecast_(elapsed=self.elapsed()), library_versions=library_versions()))
+            forecast=self.forecast_(elapsed=self.elapsed()), library_versions=library_versions(),
+            machine=machine()))
         # Models run in parallel threads; multi-threaded BLAS inside each would only fight for the cores.
         with threadpool_limits(limits=1, user_api="blas"):
             for model_id, family, config in self._plan():

@@ -40,6 +40,7 @@ class RunStarted(Event):
     validation_reason: str = ""
     forecast: dict = field(default_factory=dict)  # the cost model's expectations: models, peak memory, ...
     library_versions: dict = field(default_factory=dict)  # what the models are trained with
+    machine: dict = field(default_factory=dict)  # cores, memory and system of the machine that trains them
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -101,6 +102,15 @@ def level_one_features(task: str, predictions: list[np.ndarray]) -> np.ndarray:
         else:
             cols.append(pred)
     return np.hstack(cols)
+
+
+def machine() -> dict:
+    """The machine a run trains on: what decides how many models a time budget gives."""
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):  # not every system tells
+        memory_gb = None
+    return {"cpus": os.cpu_count(), "memory_gb": memory_gb, "system": platform.platform(terse=True)}
 
 
 def library_versions() -> dict:

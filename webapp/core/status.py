@@ -40,7 +40,7 @@ def run_info(experiment: Experiment) -> dict:
             "dropped_columns": [{"name": k, "reason": v} for k, v in dropped.items()],
             "dropped_rows": data.get("dropped_rows") or 0, "n_rows": data.get("n_rows"),
             "n_features": data.get("n_features"), "validation": data.get("validation") or "",
-            "library_versions": data.get("library_versions") or {},
+            "library_versions": data.get("library_versions") or {}, "machine": data.get("machine") or {},
             "forecast": _forecast_vs_actual(experiment, data.get("forecast") or {}),
             "validation_reason": data.get("validation_reason") or ""}
 

@@ -9,7 +9,7 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import deletion, services
+from . import deletion, receipts, services
 from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
 from .forms import UploadForm
 from .insights import experiment_context
@@ -69,8 +69,9 @@ def home(request):
 @require_GET
 def experiment_detail(request, pk):
     experiment = get_experiment_for_user(request.user, pk)
+    receipt = receipts.receipt(experiment) if experiment.is_finished else None
     return render(request, "experiment.html", {"experiment": experiment, "payload": experiment_payload(experiment),
-                                               **experiment_context(experiment)})
+                                               "receipt": receipt, **experiment_context(experiment)})
 
 
 @login_required
@@ -108,6 +109,19 @@ def dataset_delete(request, pk):
     dataset = get_dataset_for_user(request.user, pk)
     return _delete(request, lambda: deletion.delete_dataset(dataset), ("dataset", pk),
                    f"Deleted “{dataset.name}” with its experiments, models and files.")
+
+
+@login_required
+@require_POST
+def experiment_rerun(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    try:
+        again = receipts.run_again(experiment, request.user)
+    except services.InputError as exc:
+        messages.error(request, str(exc))
+        return redirect("experiment", pk=pk)
+    messages.success(request, f"Started again with exactly the settings of “{experiment}”.")
+    return redirect("experiment", pk=again.pk)
 
 
 def _delete(request, delete, back: tuple, done: str):
