@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from . import deletion, receipts, services
+from . import deletion, json_scoring, receipts, services
 from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user,
                      get_token_for_user)
 from .csvsafe import header_safe, spreadsheet_safe
@@ -257,6 +257,16 @@ def predict(request, pk):
     if problems["missing"]:
         response["X-Missing-Columns"] = header_safe(",".join(map(str, problems["missing"])))[:2000]
     return response
+
+
+@api_view(["POST"])
+def model_predict(request, pk, model_id):
+    """Score JSON rows with one model: predictions, class probabilities and notes, as JSON."""
+    experiment = get_experiment_for_user(request.user, pk)
+    result = get_result_for_user(request.user, pk, model_id)
+    if not result.file:
+        return error("This model has no file to score with (it did not finish).", 409)
+    return JsonResponse(json_scoring.score_rows(experiment, result, _json_body(request)))
 
 
 def _token_row(token) -> dict:
