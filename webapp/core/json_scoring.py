@@ -1,7 +1,6 @@
 """Scoring rows sent as JSON, for scripts and services: the model stays loaded between calls."""
 from __future__ import annotations
 
-import logging
 import math
 import threading
 from collections import OrderedDict
@@ -9,14 +8,10 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
-from automl_engine import DataError
-
 from . import services
 from .models import Experiment, ModelResult
-from .scoring import _known_values, column_notes
-from .wording import plain_error
+from .scoring import column_notes, predictions_and_known
 
-log = logging.getLogger(__name__)
 MAX_ROWS = 10_000  # per call: larger files go through the CSV upload
 CACHE_MODELS = 4  # models kept loaded; the least recently used one is dropped first
 CACHE_MB = 1024  # and at most this many megabytes of model files in all
@@ -81,17 +76,7 @@ def _plain(value):
 def score_rows(experiment: Experiment, result: ModelResult, body: dict) -> dict:
     frame = rows_frame(body)
     model = MODELS.get(result)
-    try:
-        preds = model.predict(frame)
-    except DataError as exc:
-        raise services.InputError(str(exc)) from exc
-    except Exception as exc:  # odd values give a message, never a server error
-        log.warning("scoring rows failed for experiment %s model %s", experiment.pk, result.model_id, exc_info=True)
-        raise services.InputError("The model could not score these rows: " + plain_error(str(exc))) from exc
-    try:
-        known = _known_values(experiment, model)
-    except (DataError, OSError):
-        known = {}
+    preds, known = predictions_and_known(experiment, result, model, frame, "these rows")
     classes = [c for c in preds.columns if c != "predict"]
     out = []
     for _, row in preds.iterrows():

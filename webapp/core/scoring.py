@@ -174,20 +174,27 @@ def storage_name(experiment: Experiment, token: str, kind: str) -> str:
     return f"predictions/experiment_{experiment.pk}/{token}_{kind}.csv"
 
 
-def score(experiment: Experiment, result: ModelResult, content: bytes) -> Scored:
-    frame = read_upload_frame(content)
-    model = services.load_result_model(result)
+def predictions_and_known(experiment: Experiment, result: ModelResult, model, frame: pd.DataFrame, what: str):
+    """The model's predictions for the frame (any failure a message, never a server error), and the values
+    seen in training that the notes compare the frame with."""
     try:
         preds = model.predict(frame)
     except DataError as exc:
         raise services.InputError(str(exc)) from exc
-    except Exception as exc:  # an odd file must give a message, never a server error
+    except Exception as exc:
         log.warning("scoring failed for experiment %s model %s", experiment.pk, result.model_id, exc_info=True)
-        raise services.InputError("The model could not score this file: " + plain_error(str(exc))) from exc
+        raise services.InputError(f"The model could not score {what}: " + plain_error(str(exc))) from exc
     try:
         known = _known_values(experiment, model)
     except (DataError, OSError):
         known = {}
+    return preds, known
+
+
+def score(experiment: Experiment, result: ModelResult, content: bytes) -> Scored:
+    frame = read_upload_frame(content)
+    model = services.load_result_model(result)
+    preds, known = predictions_and_known(experiment, result, model, frame, "this file")
     token = secrets.token_hex(16)
     _store(experiment, token, frame, preds)
     columns, rows = _preview(frame, preds, model)
