@@ -9,7 +9,9 @@ COLUMNS = {
     "binary": ("auc", "logloss", "aucpr", "mean_per_class_error", "rmse", "mse"),
     "multiclass": ("mean_per_class_error", "logloss", "rmse", "mse"),
 }
-DEFAULT_SORT = {"regression": "mean_residual_deviance", "binary": "auc", "multiclass": "mean_per_class_error"}
+# Ranked by default by a measure a person can read: RMSE in the target's units (the same order as
+# deviance), AUC, and log loss for multiclass (what the ensembles optimise).
+DEFAULT_SORT = {"regression": "rmse", "binary": "auc", "multiclass": "logloss"}
 HIGHER_IS_BETTER = {"auc", "aucpr"}
 ALIASES = {"deviance": "mean_residual_deviance"}
 
