@@ -251,6 +251,9 @@ def test_a_user_over_the_running_limit_waits_and_other_users_go_ahead(owner_api,
     assert claims.claim(first, "w1:1") == claims.CLAIMED
     assert runs.run_experiment(second, "w2:1") == "deferred"
     assert Experiment.objects.get(pk=second).status == "queued"
+    waiting = owner_api.get(f"/api/experiments/{second}/").json()["progress"]["waiting"]
+    assert waiting.startswith("waiting: you already have 1 experiment running (at most 1 at once)")
+    assert other_api.get(f"/api/experiments/{theirs}/").json()["progress"]["waiting"] == "waiting for a free worker…"
     assert sent[-1] == (second, settings.DEFER_SECS)
     assert claims.claim(theirs, "w2:1") == claims.CLAIMED
     Experiment.objects.filter(pk=first).update(status="succeeded")

@@ -146,9 +146,12 @@
       var end = s.finished_at ? new Date(s.finished_at) : new Date();
       var used = Math.max(0, Math.round((end - new Date(s.started_at)) / 1000));
       parts.push(used + " s" + (p.max_runtime_secs ? " of " + p.max_runtime_secs + " s" : "") + " used");
+      if (p.max_runtime_secs && FINISHED.indexOf(s.status) < 0) {
+        parts.push("about " + Math.max(1, p.max_runtime_secs - used) + " s left");
+      }
     }
     if (p.current_model && FINISHED.indexOf(s.status) < 0) parts.push("now: " + p.current_model);
-    if (s.status === "queued") parts = ["waiting for a worker…"];
+    if (s.status === "queued") parts = [p.waiting || "waiting for a worker…"];
     document.getElementById("progress-text").textContent = parts.join(" · ");
     document.getElementById("task").textContent = s.task;
     document.getElementById("task-reason").textContent = s.task_reason || "";

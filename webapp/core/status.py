@@ -1,6 +1,7 @@
 """The experiment's state as JSON: shared by the live page's polling and the API."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 
 from .models import Experiment, ModelResult
@@ -45,6 +46,17 @@ def run_info(experiment: Experiment) -> dict:
             "validation_reason": data.get("validation_reason") or ""}
 
 
+def waiting_reason(experiment: Experiment) -> str:
+    """Why a queued experiment has not started, in words: the owner's running limit, or a busy worker."""
+    if experiment.status != Experiment.Status.QUEUED:
+        return ""
+    running = Experiment.objects.filter(owner_id=experiment.owner_id, status=Experiment.Status.RUNNING).count()
+    if running >= settings.MAX_RUNNING_PER_USER:
+        return (f"waiting: you already have {running} experiment{'s' * (running != 1)} running (at most "
+                f"{settings.MAX_RUNNING_PER_USER} at once); this one starts when one of them ends")
+    return "waiting for a free worker…"
+
+
 def _forecast_vs_actual(experiment: Experiment, forecast: dict) -> dict:
     """What the cost model expected when the run started, beside what happened (once it is known)."""
     if not forecast:
@@ -74,7 +86,8 @@ def experiment_payload(experiment: Experiment, since: int = 0) -> dict:
         "status": experiment.status,
         "progress": {"fraction": 1.0 if experiment.is_finished else experiment.progress,
                      "models_done": experiment.models_done, "current_model": experiment.current_model,
-                     "max_models": opts.get("max_models"), "max_runtime_secs": opts.get("max_runtime_secs")},
+                     "max_models": opts.get("max_models"), "max_runtime_secs": opts.get("max_runtime_secs"),
+                     "waiting": waiting_reason(experiment)},
         "leaderboard": leaderboard_rows(experiment),
         "failed_models": failed,
         "leader": experiment.leader_model_id or None,
