@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/datasets/<int:pk>/", api.dataset_detail, name="api-dataset"),
     path("api/experiments/", api.experiments, name="api-experiments"),
     path("api/experiments/estimate/", api.experiment_estimate, name="api-experiment-estimate"),
+    path("api/compare/", api.compare_experiments, name="api-compare"),
     path("api/experiments/<int:pk>/", api.experiment_detail, name="api-experiment"),
     path("api/experiments/<int:pk>/cancel/", api.experiment_cancel, name="api-experiment-cancel"),
     path("api/experiments/<int:pk>/receipt/", api.experiment_receipt, name="api-experiment-receipt"),

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from . import deletion, json_scoring, receipts, services
+from . import compare, deletion, json_scoring, receipts, services
 from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user,
                      get_token_for_user)
 from .csvsafe import header_safe, spreadsheet_safe
@@ -189,6 +189,13 @@ def _experiment_fields(request):
         nfolds=5 if nfolds is None else nfolds, seed=_optional_int(body, "seed", 0, 2**31 - 1) or 1,
         sort_metric=str(body.get("sort_metric") or ""), include_algos=_algo_list(body, "include_algos"),
         exclude_algos=_algo_list(body, "exclude_algos"), name=str(body.get("name") or "")[:255])
+
+
+@api_view(["GET"])
+def compare_experiments(request):
+    """Two or more of your experiments on the same question, side by side."""
+    return JsonResponse(compare.comparison(compare.experiments_to_compare(request.user, request.GET.get(
+        "experiments", ""))))
 
 
 @api_view(["GET"])
