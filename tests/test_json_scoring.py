@@ -86,3 +86,13 @@ def test_the_model_cache_keeps_a_few_models_and_drops_the_oldest(owner_api, monk
     assert len(cache) == 2 and loads == ["a", "b", "c"]
     cache.get(a)  # was dropped, loaded again
     assert loads[-1] == "a"
+
+
+def test_rows_without_the_most_important_column_get_a_plain_warning(owner_api):
+    experiment_id, leader = finished(owner_api, "regression")
+    rows = synthetic("regression", n=50).head(3).drop(columns=["y", "x1"]).to_dict(orient="records")
+    notes = " ".join(score(owner_api, experiment_id, leader, {"rows": rows}).json()["notes"])
+    assert "Missing columns: 'x1'" in notes and "Expect clearly worse predictions" in notes
+    rows = synthetic("regression", n=50).head(3).drop(columns=["y", "colour"]).to_dict(orient="records")
+    notes = " ".join(score(owner_api, experiment_id, leader, {"rows": rows}).json()["notes"])
+    assert "Missing columns" in notes

@@ -110,15 +110,37 @@ def _value_notes(frame: pd.DataFrame, known: dict) -> list[str]:
     return notes
 
 
-def column_notes(frame: pd.DataFrame, model, known: dict) -> list[str]:
+MATTERS = 0.15  # a missing column with at least this share of the model's importance gets its own warning
+
+
+def column_notes(frame: pd.DataFrame, model, known: dict, importance: dict | None = None) -> list[str]:
     problems = model.check_input(frame)
     notes = []
     if problems["missing"]:
         notes.append(f"Missing columns: {_quoted(problems['missing'], 10)}. The model uses them, so they were "
                      "treated as unknown in every row; the predictions are less accurate than they could be.")
+        notes.extend(_missing_weight(problems["missing"], importance or {}))
     if problems["unexpected"]:
         notes.append(f"Columns the model does not use, ignored: {_quoted(problems['unexpected'], 10)}.")
     return notes + _value_notes(frame, known)
+
+
+def _missing_weight(missing: list, importance: dict) -> list[str]:
+    """How much of what the model relies on is missing: a plain warning when it is a large part."""
+    total = sum(importance.values())
+    if not total:
+        return []
+    share = sum(importance.get(c, 0.0) for c in missing) / total
+    if share < MATTERS:
+        return []
+    top = max(missing, key=lambda c: importance.get(c, 0.0))
+    return [f"Warning: the missing columns carry {percent(share)} of what this model relies on ('{top}' is among "
+            "its most important columns). Expect clearly worse predictions than its scores on the leaderboard; "
+            "add the column to your file if you can."]
+
+
+def importance_of(result: ModelResult) -> dict:
+    return {r["feature"]: r["importance"] for r in (result.explanation or {}).get("variable_importance") or []}
 
 
 def _summary(frame: pd.DataFrame, preds: pd.DataFrame, model) -> list[str]:
@@ -199,4 +221,5 @@ def score(experiment: Experiment, result: ModelResult, content: bytes) -> Scored
     _store(experiment, token, frame, preds)
     columns, rows = _preview(frame, preds, model)
     return Scored(token=token, n_rows=len(preds), columns=columns, rows=rows,
-                  notes=column_notes(frame, model, known), summary=_summary(frame, preds, model))
+                  notes=column_notes(frame, model, known, importance_of(result)),
+                  summary=_summary(frame, preds, model))
