@@ -155,8 +155,12 @@ def test_anonymous_visitors_are_sent_to_log_in_or_get_401(owner_api):
 
 
 def test_api_tokens_are_per_user_and_revocable_through_the_api(owner_api, other_api, owner):
-    created = owner_api.post("/api/tokens/")
-    assert created.status_code == 201
+    refused = owner_api.post("/api/tokens/")  # a token cannot mint tokens unless it was given that scope
+    assert refused.status_code == 403 and "cannot create tokens" in refused.json()["error"]
+    _, minting_key = ApiToken.issue(owner, can_create_tokens=True)
+    minting = Client(HTTP_AUTHORIZATION=f"Token {minting_key}")
+    created = minting.post("/api/tokens/")
+    assert created.status_code == 201 and created.json()["can_create_tokens"] is False
     key, token_id = created.json()["key"], created.json()["id"]
     fresh = Client(HTTP_AUTHORIZATION=f"Token {key}")
     assert fresh.get("/api/datasets/").status_code == 200
@@ -169,7 +173,27 @@ def test_api_tokens_are_per_user_and_revocable_through_the_api(owner_api, other_
     response = fresh.get("/api/datasets/")
     assert response.status_code == 401 and "revoked" in response.json()["error"]
     assert owner_api.get("/api/datasets/").status_code == 200  # the owner's other token still works
-    assert ApiToken.objects.filter(user=owner).count() == 2
+    assert ApiToken.objects.filter(user=owner).count() == 3
+
+
+def test_a_token_can_expire(owner, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client.force_login(owner)
+    created = client.post("/api/tokens/", json.dumps({"expires_in_days": 7}), content_type="application/json")
+    assert created.status_code == 201
+    body = created.json()
+    assert body["expires_at"] and not body["can_create_tokens"]
+    token = Client(HTTP_AUTHORIZATION=f"Token {body['key']}")
+    assert token.get("/api/datasets/").status_code == 200
+    ApiToken.objects.filter(pk=body["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert token.get("/api/datasets/").status_code == 401
+    bad = client.post("/api/tokens/", json.dumps({"expires_in_days": 0}), content_type="application/json")
+    assert bad.status_code == 400 and "whole number of days" in bad.json()["error"]
+    page = client.post("/account/tokens/", {"expires_in_days": "30", "can_create_tokens": "on"})
+    assert page.status_code == 201 and ApiToken.objects.filter(user=owner, can_create_tokens=True).count() == 1
 
 
 def test_api_tokens_page_creates_shows_once_and_revokes(owner):

@@ -15,7 +15,14 @@ from .access import get_token_for_user
 def tokens(request):
     new_key = None
     if request.method == "POST":
-        _, new_key = services.issue_token(request.user)
+        days = request.POST.get("expires_in_days", "")
+        try:
+            _, new_key = services.issue_token(request.user, int(days) if days.strip() else None,
+                                              request.POST.get("can_create_tokens") == "on")
+        except (ValueError, services.InputError):
+            messages.error(request, f"Expiry: a whole number of days from 1 to {services.MAX_TOKEN_DAYS}, or empty "
+                                    "for a token that lasts until revoked.")
+            return redirect("tokens")
     context = {"tokens": request.user.api_tokens.order_by("-created_at"), "new_key": new_key}
     return render(request, "tokens.html", context, status=201 if new_key else 200)
 

@@ -278,7 +278,9 @@ def model_predict(request, pk, model_id):
 
 def _token_row(token) -> dict:
     return {"id": token.pk, "prefix": token.prefix, "created_at": token.created_at.isoformat(),
-            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
+            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+            "can_create_tokens": token.can_create_tokens}
 
 
 @api_view(["GET", "POST"])
@@ -286,7 +288,12 @@ def tokens(request):
     """Your API tokens (GET), or a new one (POST): its key is in the answer, and only there."""
     if request.method == "GET":
         return JsonResponse({"tokens": [_token_row(t) for t in request.user.api_tokens.order_by("-created_at")]})
-    token, key = services.issue_token(request.user)
+    used = getattr(request, "api_token", None)
+    if request.token_auth and used is not None and not used.can_create_tokens:
+        return error("This token cannot create tokens. Create one on the API tokens page, or use a token made "
+                     "with \"can_create_tokens\": true.", 403)
+    body = _json_body(request) if request.content_type == "application/json" else {}
+    token, key = services.issue_token(request.user, body.get("expires_in_days"), body.get("can_create_tokens") is True)
     return JsonResponse({**_token_row(token), "key": key}, status=201)
 
 

@@ -35,7 +35,9 @@ class TokenAuthMiddleware:
                 response["Retry-After"] = str(settings.TOKEN_LOCKOUT_SECS)
                 return response
             key = header[6:].strip()
-            user = ApiToken.user_for_key(key) if key else None
+            token = ApiToken.for_key(key) if key else None
+            user = token.user if token else None
+            request.api_token = token
             if user is None:
                 self._count_failure(request)
             else:

@@ -184,16 +184,33 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # none: until revoked
+    can_create_tokens = models.BooleanField(default=False)  # a leaked token cannot mint others unless given this
 
     @classmethod
-    def issue(cls, user) -> tuple["ApiToken", str]:
+    def issue(cls, user, expires_in_days: int | None = None, can_create_tokens: bool = False) -> tuple["ApiToken", str]:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
         key = secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, key_hash=_hash_key(key), prefix=key[:8])
+        expires = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+        token = cls.objects.create(user=user, key_hash=_hash_key(key), prefix=key[:8], expires_at=expires,
+                                   can_create_tokens=can_create_tokens)
         return token, key
 
     @classmethod
+    def for_key(cls, key: str):
+        """The live token with this key (not revoked, not expired, its user active), or None."""
+        from django.db.models import Q
+        from django.utils import timezone
+
+        token = cls.objects.select_related("user").filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+            key_hash=_hash_key(key), revoked_at__isnull=True).first()
+        return token if token and token.user.is_active else None
+
+    @classmethod
     def user_for_key(cls, key: str):
-        token = cls.objects.select_related("user").filter(key_hash=_hash_key(key), revoked_at__isnull=True).first()
-        if token and token.user.is_active:
-            return token.user
-        return None
+        token = cls.for_key(key)
+        return token.user if token else None

@@ -261,9 +261,16 @@ def predict_csv(result: ModelResult, content: bytes) -> tuple[pd.DataFrame, dict
     return preds, problems
 
 
-def issue_token(user) -> tuple[ApiToken, str]:
+MAX_TOKEN_DAYS = 3650
+
+
+def issue_token(user, expires_in_days=None, can_create_tokens: bool = False) -> tuple[ApiToken, str]:
     """A new API token for the user; the key is shown once and only its hash is kept."""
-    return ApiToken.issue(user)
+    if expires_in_days is not None and (isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int)
+                                        or not 1 <= expires_in_days <= MAX_TOKEN_DAYS):
+        raise InputError(f"'expires_in_days' must be a whole number of days from 1 to {MAX_TOKEN_DAYS}, or left out "
+                         "for a token that lasts until revoked.")
+    return ApiToken.issue(user, expires_in_days, bool(can_create_tokens))
 
 
 def revoke_token(token: ApiToken) -> None:
