@@ -190,6 +190,10 @@ DEFER_SECS = env_int("DEFER_SECS", 10)
 # models it finished. Workers look for such runs, and for experiments the queue never received,
 # every RECOVERY_SECS.
 HEARTBEAT_SECS = env_int("HEARTBEAT_SECS", 10)
+# A run with no engine event for WATCHDOG_FACTOR times its budget (or its expected seconds per model,
+# for a budget in models), and at least WATCHDOG_MIN_SECS, is taken to hang and marked failed.
+WATCHDOG_FACTOR = env_int("WATCHDOG_FACTOR", 3)
+WATCHDOG_MIN_SECS = env_int("WATCHDOG_MIN_SECS", 600)
 RECOVERY_SECS = env_int("RECOVERY_SECS", 60)
 # An experiment still waiting this long after it was sent is sent again (the claim makes the
 # second delivery harmless), in case its message was lost.

@@ -34,15 +34,36 @@ log = logging.getLogger(__name__)
 
 
 class Heartbeat(threading.Thread):
-    """Touches the experiment row while the run goes on, so a dead worker can be told apart."""
+    """Touches the experiment row while the run goes on, so a dead worker can be told apart; and
+    watches the run's progress, so a run that hangs while its worker lives is told apart too.
 
-    def __init__(self, experiment_id: int):
+    ``progress`` is the recorder: its ``last_event_at`` (time of the engine's last event) and
+    ``stall_limit()`` (how long without one means the run hangs)."""
+
+    def __init__(self, experiment_id: int, progress=None):
         super().__init__(daemon=True)
         self.experiment_id = experiment_id
+        self.progress = progress
         self.stop_event = threading.Event()
+
+    def _stalled(self) -> float | None:
+        if self.progress is None:
+            return None
+        silent = time.time() - self.progress.last_event_at
+        return silent if silent > self.progress.stall_limit() else None
 
     def run(self):
         while not self.stop_event.wait(settings.HEARTBEAT_SECS):
+            silent = self._stalled()
+            if silent is not None:
+                log.error("experiment %s made no progress for %.0f s: marked failed", self.experiment_id, silent)
+                _finish(self.experiment_id, status=Experiment.Status.FAILED,
+                        leader_model_id=_leader_so_far(self.experiment_id),
+                        error=f"Training stopped making progress (nothing happened for {silent:.0f} s, far longer "
+                              "than any model should take). The models trained so far are kept; starting the "
+                              "experiment again usually helps.")
+                close_old_connections()
+                return  # no more beats: the run is over for everyone who reads it
             try:
                 Experiment.objects.filter(pk=self.experiment_id).update(heartbeat_at=timezone.now())
             except Exception:  # a missed beat is not fatal; the next one may succeed
@@ -62,12 +83,21 @@ class Recorder:
         self.max_models = opts.get("max_models")
         self.max_secs = opts.get("max_runtime_secs")
         self.started = time.time()
+        self.last_event_at = self.started
+        self.model_secs = None  # the cost model's seconds per model, once the run has started
+
+    def stall_limit(self) -> float:
+        """Seconds without an event after which the run is taken to hang: several times the longest a
+        model can take (with a time budget no model outlives the budget)."""
+        longest = self.max_secs or self.model_secs or 0
+        return max(settings.WATCHDOG_MIN_SECS, settings.WATCHDOG_FACTOR * longest)
 
     def __call__(self, event: ev.Event) -> bool:
         return retry_db(self._record, event)
 
     def _record(self, event: ev.Event) -> bool:
         """Write the event's rows; True (stop) when a stop was asked or the run is no longer ours."""
+        self.last_event_at = time.time()
         handler = getattr(self, f"on_{event.kind}", None)
         message = handler(event) if handler else event.kind
         self._log(event, message)
@@ -98,6 +128,7 @@ class Recorder:
         return round(min(0.99, max(parts) if parts else 0.0), 3)
 
     def on_run_started(self, e: ev.RunStarted) -> str:
+        self.model_secs = (e.forecast or {}).get("seconds_per_model")
         Experiment.objects.filter(pk=self.experiment.pk).update(
             task=e.task, task_reason=e.task_reason, sort_metric=e.sort_metric)
         self.experiment.sort_metric = e.sort_metric
@@ -178,17 +209,17 @@ def run_experiment(experiment_id: int, worker: str) -> str:
         claims.settle_redelivery(experiment_id, worker)
         return "skipped"
     experiment = Experiment.objects.select_related("dataset").get(pk=experiment_id)
-    heartbeat = Heartbeat(experiment_id)
+    recorder = Recorder(experiment)
+    heartbeat = Heartbeat(experiment_id, progress=recorder)
     heartbeat.start()
     try:
-        return _run(experiment)
+        return _run(experiment, recorder)
     finally:
         heartbeat.stop_event.set()
 
 
-def _run(experiment: Experiment) -> str:
+def _run(experiment: Experiment, recorder: "Recorder") -> str:
     opts = experiment.options
-    recorder = Recorder(experiment)
     try:
         with default_storage.open(experiment.dataset.file.name, "rb") as fh:
             frame, _ = finite(read_csv(fh.read()))

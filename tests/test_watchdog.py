@@ -1,0 +1,52 @@
+"""A run that hangs while its worker lives (its heartbeat thread keeps going) is found and marked failed."""
+import dataclasses
+import json
+import threading
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from sklearn.base import BaseEstimator
+
+from automl_engine.families import FAMILIES
+from webapp.core import runs
+from webapp.core.models import Experiment
+from tests.helpers import synthetic
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SLEEP_SECS = 8
+
+
+class Sleeper(BaseEstimator):
+    """A model whose fit hangs (for a while): no event comes from the engine meanwhile."""
+
+    def fit(self, X, y):
+        time.sleep(SLEEP_SECS)
+        raise RuntimeError("woke up too late")
+
+
+def test_a_model_that_sleeps_is_caught_by_the_watchdog(owner_api, settings, monkeypatch):
+    settings.HEARTBEAT_SECS, settings.WATCHDOG_MIN_SECS, settings.WATCHDOG_FACTOR = 1, 2, 1
+    monkeypatch.setattr("webapp.core.services.enqueue_experiment", lambda pk, countdown=0: None)
+    monkeypatch.setitem(FAMILIES, "GLM", dataclasses.replace(FAMILIES["GLM"], make_model=lambda ctx, c: Sleeper()))
+    content = synthetic("regression", n=80).to_csv(index=False).encode()
+    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
+    body = {"dataset": dataset_id, "target": "y", "max_models": 2, "nfolds": 2, "include_algos": ["GBM", "GLM"]}
+    experiment_id = owner_api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
+
+    outcome = []
+    run = threading.Thread(target=lambda: outcome.append(runs.run_experiment(experiment_id, "test")))
+    started = time.time()
+    run.start()
+    while time.time() - started < SLEEP_SECS - 1:
+        experiment = Experiment.objects.get(pk=experiment_id)
+        if experiment.status == "failed":
+            break
+        time.sleep(0.3)
+    caught_after = time.time() - started
+    assert experiment.status == "failed" and "stopped making progress" in experiment.error
+    assert caught_after < SLEEP_SECS - 1  # while the model was still asleep
+    assert experiment.leader_model_id == "GBM_1"  # the model trained before the hang is kept
+    run.join(timeout=60)
+    final = Experiment.objects.get(pk=experiment_id)
+    assert final.status == "failed" and "stopped making progress" in final.error  # the late end changes nothing
