@@ -99,6 +99,22 @@ def shot(pg, name, reopen=True):
         pg.set_viewport_size({"width": 1280, "height": 900})
 
 
+def assert_score_in_view_on_a_phone(pg):
+    """On a phone-sized screen each leaderboard row shows its model and its score without scrolling."""
+    phone = pg.context.new_page()
+    phone.set_viewport_size(PHONE)
+    phone.goto(pg.url)
+    phone.wait_for_selector("#leaderboard tbody tr td.model-name")
+    header = phone.locator("#leaderboard thead th").nth(2)
+    score = phone.locator("#leaderboard tbody tr").first.locator("td").nth(2)
+    for cell in (header, score):
+        box = cell.bounding_box()
+        assert box["x"] + box["width"] <= PHONE["width"], cell.inner_text()
+    assert score.inner_text().strip() not in ("", "–")
+    phone.close()
+    pg.bring_to_front()
+
+
 def three_models_three_folds(pg):
     """A custom budget of three models, and three folds under the advanced settings."""
     pg.check("input[name=budget][value=custom]")
@@ -222,6 +238,7 @@ def test_regression_with_the_one_click_wine_sample(page, live_server, worker_pro
     page.wait_for_function("document.getElementById('model-charts').dataset.modelId === 'GLM_1'")
     wait_for_model_charts(page, 4)
     shot(page, "04-results-wine")
+    assert_score_in_view_on_a_phone(page)
 
     with page.expect_download() as info:
         page.click("#leader-download")

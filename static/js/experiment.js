@@ -73,7 +73,7 @@
     tr.dataset.modelId = r.model_id;
     if (r.is_leader) tr.className = "leader";
     tr.appendChild(el("td", String(r.rank), "num"));
-    var name = el("td");
+    var name = el("td", null, "model-name");
     var link = el("a", r.model_id);
     link.href = r.url;
     name.appendChild(link);
