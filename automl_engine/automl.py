@@ -22,7 +22,8 @@ from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
 from .model import EnsembleModel, TrainedModel, library_versions, machine
 from .model_file import save_model
 from .planning import (FIRST_MODEL_SHARE, MIN_SAMPLE_ROWS, MODEL_SHARE, START_FACTOR, YARDSTICK, Budget, CostModel,
-                       TableShape, budget_words, choose_validation, config_factor, forecast, make_splits, schedule)
+                       TableShape, Validation, budget_words, choose_validation, config_factor, forecast, make_splits,
+                       schedule)
 from .schema import check_task, feature_spec, infer_task
 from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full
 
@@ -52,7 +53,8 @@ class AutoML:
     def __init__(self, max_models: Optional[int] = None, max_runtime_secs: Optional[float] = None,
                  nfolds: int = 5, seed: int = 1, sort_metric: Optional[str] = None,
                  include_algos=None, exclude_algos=None, task: str = "auto", callback=None,
-                 n_jobs: int = 2, ignore_columns=(), started_at: Optional[float] = None):
+                 n_jobs: int = 2, ignore_columns=(), started_at: Optional[float] = None,
+                 validation: Optional[dict] = None):
         if max_models is None and max_runtime_secs is None:
             max_runtime_secs = DEFAULT_RUNTIME_SECS
         self.max_models = max_models
@@ -67,6 +69,9 @@ class AutoML:
         self.n_jobs = n_jobs
         self.ignore_columns = tuple(ignore_columns or ())
         self.started_at = started_at  # when the run's clock started (reading the file included); default: fit()
+        # A continued run scores its new models as the first run did (Validation.to_dict); default: chosen
+        # from the budget and the table.
+        self.validation = validation
         self.models: dict[str, TrainedModel] = {}
         self.failures: list[dict] = []
         self.leaderboard: list[dict] = []
@@ -86,9 +91,19 @@ class AutoML:
     def save_model(self, path, model_id: Optional[str] = None) -> str:
         return save_model(self.models[model_id] if model_id else self.leader, path)
 
-    def fit(self, frame: pd.DataFrame, target: str, test_frame: Optional[pd.DataFrame] = None) -> "AutoML":
+    def fit(self, frame: pd.DataFrame, target: str, test_frame: Optional[pd.DataFrame] = None,
+            previous: Optional[list] = None, tried=()) -> "AutoML":
+        """Train and rank models on ``frame`` to predict ``target``.
+
+        To continue an earlier run, pass its models with their out-of-fold predictions as ``previous``
+        (a list of (TrainedModel, ndarray)), the ids of every model it tried as ``tried``, and its
+        ``validation`` to the constructor: the search goes on where it stopped, on the same folds (the
+        same data and seed give the same folds), the new models join the old ones, and the stacked
+        ensembles are rebuilt over all of them. ``max_models`` then counts the new models.
+        """
         self.budget = Budget(self.max_runtime_secs, self.started_at or time.time())
         self._prepare(frame, target, test_frame)
+        self._adopt(previous or [], tried)
         self._emit(ev.RunStarted(
             task=self.task_, task_reason=self.task_reason_, sort_metric=self.sort_metric_,
             n_rows=len(self._y), n_features=len(self.spec_.columns), planned_models=self.max_models,
@@ -130,7 +145,7 @@ class AutoML:
 
     def forecast_(self, elapsed: float = 0.0) -> dict:
         plan, expected = self._forecast(self.max_runtime_secs, elapsed)
-        validation = choose_validation(self.cost_, self.nfolds, self.max_runtime_secs)
+        validation = self._validation_for(self.max_runtime_secs)
         secs = [s for _, s in plan]
         per_model = float(np.median([expected[k] for k, _ in plan] or [expected[YARDSTICK]]))
         by_budget = {b: len(self._forecast(b, elapsed)[0]) for b in OTHER_BUDGETS}
@@ -154,7 +169,7 @@ class AutoML:
 
     def _forecast(self, budget_secs: Optional[float], elapsed: float) -> tuple[list[tuple[str, float]], dict]:
         """The models a run with this budget is expected to train (and each family's expected seconds)."""
-        validation = choose_validation(self.cost_, self.nfolds, budget_secs)
+        validation = self._validation_for(budget_secs)
         expected = {k: self.cost_.model_secs(k, validation, refit=not FAMILIES[k].bag_folds) for k in FAMILIES}
         plan = forecast(self._usable_defaults(), self._searchable(), expected.__getitem__, budget_secs,
                         self.max_models, elapsed)
@@ -214,16 +229,38 @@ class AutoML:
         self._y, self.classes_ = self._encode_target(frame[target])
         self.n_classes_ = len(self.classes_) if self.classes_ is not None else 0
         self.cost_ = CostModel(TableShape.of(self._X, self.spec_, self.n_classes_), FAMILIES, self.n_jobs)
-        self.validation_ = choose_validation(self.cost_, self.nfolds, self.max_runtime_secs)
+        self.validation_ = self._validation_for(self.max_runtime_secs)
         self._splits = make_splits(self.validation_, self.task_, self._y, self.seed)
         self.warnings_ = data_warnings(self._X, self._y, self.task_, self.classes_, self.seed) if warnings else []
         self._oof: dict[str, np.ndarray] = {}
         self._pace: Optional[tuple[dict, float]] = None  # config and seconds of a boosting model that converged
         self._test = None
         self._test_raw: dict[str, np.ndarray] = {}
+        self._tried: set[str] = set()  # model ids an earlier run of this experiment tried
         if test_frame is not None and target in test_frame.columns:
             test = test_frame.loc[test_frame[target].notna()].reset_index(drop=True)
             self._test = (test, self._encode_known(test[target]))
+
+    def _validation_for(self, budget_secs: Optional[float]) -> Validation:
+        if self.validation:
+            return Validation.from_dict(self.validation)
+        return choose_validation(self.cost_, self.nfolds, budget_secs)
+
+    def _adopt(self, previous: list, tried) -> None:
+        """Take in an earlier run's models (not its ensembles: they are rebuilt) and the ids it tried."""
+        self._tried = set(tried)
+        for model, oof in previous:
+            self._tried.add(model.model_id)
+            if model.algo == ENSEMBLE_ALGO:
+                continue
+            oof = np.asarray(oof, dtype=float)
+            if len(oof) != len(self._y) or model.target != self.target_ or model.task != self.task_:
+                raise DataError("The data or the question changed since the earlier models were trained, so the "
+                                "search cannot go on from them. Start a new experiment instead.")
+            self.models[model.model_id] = model
+            self._oof[model.model_id] = oof
+            if self._test is not None:
+                self._test_raw[model.model_id] = model.predict_raw(self._test[0])
 
     def _encode_target(self, series: pd.Series):
         if self.task_ == "regression":
@@ -268,8 +305,11 @@ class AutoML:
         for key, i in schedule(self._usable_defaults(), self._too_slow, self._too_long):
             if self.max_models is not None and planned >= self.max_models:
                 return
+            model_id = f"{key}_{next(counters[key])}"
+            if model_id in self._tried:  # an earlier run of this experiment trained it
+                continue
             planned += 1
-            yield f"{key}_{next(counters[key])}", FAMILIES[key], self._adapted(key, FAMILIES[key].default_configs[i])
+            yield model_id, FAMILIES[key], self._adapted(key, FAMILIES[key].default_configs[i])
         searchable = self._searchable()
         rng = np.random.default_rng(self.seed)
         turn = 0
@@ -280,8 +320,11 @@ class AutoML:
                 if all(self._too_slow(k) for k in searchable):
                     return
                 continue
+            model_id, config = f"{key}_{next(counters[key])}", FAMILIES[key].sample_config(rng)
+            if model_id in self._tried:  # drawn and trained by an earlier run: the next draw is new
+                continue
             planned += 1
-            yield f"{key}_{next(counters[key])}", FAMILIES[key], FAMILIES[key].sample_config(rng)
+            yield model_id, FAMILIES[key], config
 
     def _usable_defaults(self) -> list[tuple[str, int]]:
         allowed = self._allowed()

@@ -121,6 +121,15 @@ class Validation:
         holdout = f"holdout {round(100 * self.holdout_share)}%"
         return f"{holdout}, trained on a sample of {self.sample_rows:,} rows" if self.kind == "sample" else holdout
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Validation":
+        """The validation a run stated (``to_dict``): a continued run scores its new models the same way."""
+        kind = data.get("kind")
+        if kind not in ("kfold", "holdout", "sample"):
+            raise ValueError(f"unknown validation {kind!r}")
+        return cls(kind, nfolds=int(data.get("nfolds") or 5), holdout_share=float(data.get("holdout_share") or 0.2),
+                   sample_rows=data.get("sample_rows"), reason=data.get("reason") or "")
+
     def to_dict(self) -> dict:
         return {"kind": self.kind, "nfolds": self.nfolds if self.kind == "kfold" else 1,
                 "holdout_share": None if self.kind == "kfold" else self.holdout_share,

@@ -147,7 +147,7 @@ def plotted(pg, scope: str) -> list[dict]:
         pg.wait_for_function("""scope => Array.from(document.querySelectorAll(scope + ' figure.chart')).every(f => {
             const plot = f.querySelector('.js-plotly-plot');
             return plot && plot.data && plot.data.length > 0;
-        })""", arg=scope, timeout=15_000)
+        })""", arg=scope, timeout=45_000)
     except PlaywrightTimeout:
         pass  # the assertions on what was drawn say which chart is missing
     return pg.evaluate("""scope => Array.from(document.querySelectorAll(scope + ' figure.chart')).map(f => {
@@ -270,6 +270,66 @@ def test_regression_with_the_one_click_wine_sample(page, live_server, worker_pro
     page.goto(f"{base}/")
     assert "on average" in page.locator("#experiments").inner_text()
     shot(page, "07-home")
+    receipt_rerun_compare_and_continue(page, base)
+
+
+def board(pg) -> list[tuple[str, str]]:
+    """The leaderboard as the page shows it: each row's model and score."""
+    return [tuple(r) for r in pg.evaluate("""() => Array.from(document.querySelectorAll(
+        '#leaderboard tbody tr[data-model-id]:not(.failed)')).map(r => [r.dataset.modelId, r.cells[2].textContent])""")]
+
+
+def receipt_rerun_compare_and_continue(page, base):
+    """After a run bounded by a number of models: its receipt, an exact re-run giving the same
+    leaderboard, the two compared, then the search continued for a minute with new models on the page."""
+    page.click("#experiments tbody tr a")
+    first_url = page.url
+    wait_for_status(page, "succeeded")
+    first = board(page)
+    page.click("#receipt summary")
+    assert page.locator("#receipt-reproducible").inner_text().startswith("Yes.")
+    assert "SHA-256" in page.locator("#receipt").inner_text()
+    page.click("#rerun")
+    page.wait_for_url(lambda url: url != first_url)
+    wait_for_status(page, "succeeded")
+    page.wait_for_function("document.querySelectorAll('#leaderboard tbody tr[data-model-id]:not(.failed)').length === "
+                           + str(len(first)))
+    assert board(page) == first  # the same models with the same scores
+
+    page.goto(f"{base}/")
+    for box in page.locator("#experiments input[name=e]").all()[:2]:
+        box.check()
+    page.click("#compare")
+    page.wait_for_selector("#compare-leaderboard")
+    assert page.locator("#compare-leaderboard tbody tr").count() == 2 * len(first)
+    assert page.locator("#compare-leaders tbody tr").count() == 2
+    assert_charts_drawn(plotted(page, "body"), ["leaders-importance"])
+    shot(page, "08-compare")
+
+    page.goto(first_url)
+    page.select_option("#continue-minutes", "1")
+    page.click("#continue")
+    page.wait_for_url(first_url)
+    # Note when each new row appears, to measure how long after its model finished it is shown.
+    page.evaluate("""() => { window.seenAt = {};
+        new MutationObserver(() => document.querySelectorAll('#leaderboard tbody tr[data-model-id]').forEach(r => {
+            if (!(r.dataset.modelId in window.seenAt)) window.seenAt[r.dataset.modelId] = Date.now();
+        })).observe(document.getElementById('leaderboard'), {childList: true, subtree: true}); }""")
+    page.wait_for_function("document.getElementById('progress-text').textContent.includes('new models done')",
+                           timeout=RUN_TIMEOUT)
+    capture(page, ARTIFACTS / "09-continued-running.png")
+    wait_for_status(page, "succeeded")
+    page.wait_for_selector("#leader-card")
+    assert len(board(page)) > len(first)
+    state = page.request.get(first_url.replace("/experiments/", "/api/experiments/")).json()
+    seen = page.evaluate("window.seenAt")
+    finished = {e["message"].split(" ")[0]: e["at"] for e in state["events"] if e["kind"] == "model_finished"}
+    lags = [seen[m] / 1000 - pd.Timestamp(finished[m]).timestamp() for m in seen
+            if m in finished and m not in dict(first)]  # rows new to the page
+    assert lags, "no new model was seen arriving on the page"
+    print(f"\nrow shown after its model finished: median {sorted(lags)[len(lags) // 2]:.2f} s, "
+          f"slowest {max(lags):.2f} s over {len(lags)} models")
+    shot(page, "10-continued")
 
 
 def test_binary_titanic_stopped_early_keeps_its_models_and_explains_them(page, live_server, worker_process):

@@ -43,3 +43,22 @@ def test_only_the_same_question_is_compared(owner_api):
     other = run(owner_api, dataset_id, max_models=1, target="x1")
     response = owner_api.get(f"/api/compare/?experiments={first},{other}")
     assert response.status_code == 400 and "same column" in response.json()["error"]
+
+
+def test_the_compare_page_shows_them_side_by_side(owner_api, client, owner, other_user):
+    content = synthetic("regression", n=150).to_csv(index=False).encode()
+    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
+    first = run(owner_api, dataset_id, max_models=1, seed=1, name="<b>first</b>")
+    second = run(owner_api, dataset_id, max_models=2, seed=2)
+    client.force_login(owner)
+    home = client.get("/").content.decode()
+    assert 'id="compare-form"' in home and f'name="e" value="{first}"' in home
+    page = client.get(f"/compare/?e={first}&e={second}")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'id="compare-leaderboard"' in html and 'id="leaders-importance"' in html
+    assert html.count('href="/experiments/') >= 3 and "&lt;b&gt;first&lt;/b&gt;" in html and "<b>first" not in html
+    assert "max_models" in html and "seed" in html  # the settings that differ
+    refused = client.get(f"/compare/?e={first}")
+    assert refused.status_code == 400 and "between 2 and" in refused.content.decode()
+    client.force_login(other_user)
+    assert client.get(f"/compare/?e={first}&e={second}").status_code == 404

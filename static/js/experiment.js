@@ -140,7 +140,10 @@
     bar.style.width = Math.round(100 * p.fraction) + "%";
     bar.parentNode.setAttribute("aria-valuenow", String(Math.round(100 * p.fraction)));
     var ensembles = s.leaderboard.filter(function (r) { return r.algo === "StackedEnsemble"; }).length;
-    var parts = [p.models_done + (p.max_models ? " of " + p.max_models : "") + " models done" +
+    var fresh = p.models_done - (p.models_before || 0);  // a continued run counts its new models
+    var parts = [(p.continued ? fresh + (p.max_models ? " of " + p.max_models : "") + " new models done (" +
+                  p.models_done + " in all)"
+                  : p.models_done + (p.max_models ? " of " + p.max_models : "") + " models done") +
                  (ensembles ? " + " + ensembles + " stacked ensemble" + (ensembles > 1 ? "s" : "") : "")];
     if (s.started_at) {
       var end = s.finished_at ? new Date(s.finished_at) : new Date();

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from . import compare, deletion, json_scoring, receipts, services
+from . import compare, continuation, deletion, json_scoring, receipts, services
 from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user,
                      get_token_for_user)
 from .csvsafe import header_safe, spreadsheet_safe
@@ -207,6 +207,20 @@ def experiment_receipt(request, pk):
 def experiment_rerun(request, pk):
     again = receipts.run_again(get_experiment_for_user(request.user, pk), request.user)
     return JsonResponse({"id": again.pk, "status": again.status}, status=201)
+
+
+@api_view(["POST"])
+def experiment_continue(request, pk):
+    """The search goes on from where it stopped, with a budget of its own: same folds, models kept."""
+    from django.conf import settings
+
+    experiment = get_experiment_for_user(request.user, pk)
+    body = _json_body(request)
+    experiment = continuation.continue_experiment(
+        experiment, request.user, max_models=_optional_int(body, "max_models", 1, 500),
+        max_runtime_secs=_optional_int(body, "max_runtime_secs", 5, settings.MAX_RUNTIME_SECS_LIMIT))
+    return JsonResponse({"id": experiment.pk, "status": experiment.status,
+                         "continued": len(experiment.options.get("continued") or [])}, status=202)
 
 
 @api_view(["POST"])

@@ -443,3 +443,26 @@ def experiment_charts(explanation: dict | None, rows: list[dict], metric: str, l
     if explanation.get("model_correlation"):
         out.append(model_correlation(explanation["model_correlation"]))
     return [c for c in out if c]
+
+
+# -- the compare page -----------------------------------------------------------------------------
+
+def leaders_importance(importance: dict, names: dict, top: int = TOP_FEATURES) -> dict | None:
+    """The leaders' variable importance side by side: one colour per experiment, the columns that
+    matter most to any of them."""
+    if not any(importance.values()):
+        return None
+    best = {}
+    for values in importance.values():
+        for feature, value in values.items():
+            best[feature] = max(best.get(feature, 0.0), value or 0.0)
+    features = sorted(best, key=best.get, reverse=True)[:top][::-1]  # Plotly draws the first bar at the bottom
+    data = [{"type": "bar", "orientation": "h", "name": names[pk], "y": features,
+             "x": [values.get(f, 0.0) for f in features], "marker": {"color": PALETTE[i % len(PALETTE)]},
+             "hovertemplate": "%{y}: %{x:.3f}<extra>" + names[pk][:40] + "</extra>"}
+            for i, (pk, values) in enumerate(importance.items())]
+    return chart("leaders-importance", "Which columns each leader relies on", (
+        "One bar per experiment's best model: longer bars, the model gets worse when that column's values are "
+        "shuffled (1 = its most important column)."), data, "importance (1 = most important)", "column",
+        height=max(260, 110 + 18 * len(features) * len(importance)), barmode="group", showlegend=True,
+        yaxis={"type": "category"})

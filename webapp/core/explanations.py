@@ -48,9 +48,14 @@ def store_explanations(experiment: Experiment, aml: AutoML, deadline: float | No
     if deadline is None:
         deadline = time.time() + explanation_reserve(experiment.options.get("max_runtime_secs"))
     importances = {}
+    # Models an earlier pass of a continued experiment explained keep their explanation.
+    known = dict(experiment.results.exclude(explanation__isnull=True).values_list("model_id", "explanation"))
     for row in aml.leaderboard:
         model_id = row["model_id"]
-        if importances and time.time() > deadline:
+        if (known.get(model_id) or {}).get("variable_importance"):
+            importances[model_id] = known[model_id]["variable_importance"]
+            continue
+        if model_id != aml.leaderboard[0]["model_id"] and time.time() > deadline:
             break
         Experiment.objects.filter(pk=experiment.pk).update(current_model=f"explaining {model_id}")
         try:
@@ -85,13 +90,14 @@ def save_oof(model_file: str, predictions: np.ndarray) -> None:
     default_storage.save(name, ContentFile(buffer.getvalue()))
 
 
-def _load_oof(result: ModelResult, n_rows: int) -> np.ndarray | None:
+def load_oof(result: ModelResult, n_rows: int | None = None) -> np.ndarray | None:
+    """The model's saved out-of-fold predictions; None when missing or not for ``n_rows`` rows."""
     name = oof_name(result.file.name) if result.file else ""
     if not name or not default_storage.exists(name):
         return None
     with default_storage.open(name, "rb") as fh:
         values = np.load(io.BytesIO(fh.read()), allow_pickle=False).astype(float)
-    return values if len(values) == n_rows else None
+    return values if n_rows is None or len(values) == n_rows else None
 
 
 def training_rows(experiment: Experiment) -> pd.DataFrame:
@@ -120,7 +126,7 @@ def explain_on_demand(experiment: Experiment, result: ModelResult) -> dict:
     frame = training_rows(experiment)
     y = _encoded_target(model, frame[experiment.target])
     known = y >= 0 if model.task != "regression" else ~np.isnan(y)
-    oof = _load_oof(result, len(frame))
+    oof = load_oof(result, len(frame))
     data = explain_model(model, frame.loc[known, model.features].reset_index(drop=True), y[known],
                          None if oof is None else oof[known])
     with transaction.atomic():

@@ -10,7 +10,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import charts, profiling, services
+from . import charts, compare, profiling, services
 from .access import get_dataset_for_user
 from .forms import ExperimentForm
 from .models import Experiment
@@ -22,6 +22,7 @@ SAMPLES = {
     "wine-quality": {"file": "wine_quality.csv", "target": "quality", "title": "Wine quality",
                      "about": "5,205 wines, their lab measurements and the quality score tasters gave them."},
 }
+MAX_COMPARED_ROWS = 40  # rows of the merged leaderboard shown on the compare page
 TYPE_HELP = {
     "numeric": "numbers", "categorical": "categories", "boolean": "yes / no", "datetime": "dates",
     "text": "free text (learnt from its words)", "id": "an ID (not used)", "constant": "always the same (not used)",
@@ -133,3 +134,25 @@ def sample_dataset(request, name):
     content = (SAMPLES_DIR / sample["file"]).read_bytes()
     dataset = services.create_dataset(request.user, name=sample["file"], content=content)
     return redirect(f"{dataset.get_absolute_url()}?sample={name}&target={sample['target']}")
+
+
+@login_required
+@require_GET
+def compare_page(request):
+    """Two or more experiments on the same question side by side (the ids ticked in a table, or
+    ``?experiments=3,5`` as in the API)."""
+    ids = ",".join(request.GET.getlist("e")) or request.GET.get("experiments", "")
+    try:
+        data = compare.comparison(compare.experiments_to_compare(request.user, ids))
+    except services.InputError as exc:
+        return render(request, "compare.html", {"error": str(exc)}, status=400)
+    names = {row["experiment"]: row["name"] for row in data["leaders"]}
+    chart = charts.leaders_importance({pk: data["leader_importance"][pk] for pk in data["experiments"]}, names)
+    differ = [{"setting": key, "values": [values.get(pk) for pk in data["experiments"]]}
+              for key, values in data["settings_that_differ"].items()]
+    metric = data["sort_metric"]
+    rows = [{**row, "score": row.get(metric), "train_secs": (row.get("training_time_ms") or 0) / 1000} for row in data["leaderboard"][:MAX_COMPARED_ROWS]]
+    leaders = [{**row, "score": row.get(metric)} for row in data["leaders"]]
+    return render(request, "compare.html", {"data": data, "names": [names[pk] for pk in data["experiments"]],
+                                            "differ": differ, "chart": chart, "rows": rows, "leaders": leaders,
+                                            "more_rows": max(0, len(data["leaderboard"]) - len(rows))})

@@ -57,8 +57,17 @@ def receipt(experiment: Experiment) -> dict:
                   "finished": experiment.finished_at.isoformat() if experiment.finished_at else None,
                   "wall_secs": wall},
         "result": {"leader": experiment.leader_model_id or None, "models": experiment.models_done},
-        "reproducible": not timed, "reproducible_because": TIMED if timed else REPRODUCIBLE,
+        # Each time the search was continued: its budget and how many models there were before it.
+        "continued": [{k: c.get(k) for k in ("max_runtime_secs", "max_models", "models_before", "requested_at")}
+                      for c in experiment.options.get("continued") or []],
+        "reproducible": not timed, "reproducible_because": (TIMED if timed else REPRODUCIBLE) + _continued_note(experiment),
     }
+
+
+def _continued_note(experiment: Experiment) -> str:
+    n = len(experiment.options.get("continued") or [])
+    return (f" This experiment was then continued {n} time{'s' * (n != 1)}: running it again repeats the first run, "
+            "and continuing that with the same budgets gives the rest.") if n else ""
 
 
 def run_again(experiment: Experiment, user) -> Experiment:

@@ -24,6 +24,7 @@ from automl_engine import events as ev
 from automl_engine.families import ENSEMBLE_ALGO
 
 from . import claims
+from .continuation import current_pass, earlier_models, first_validation
 from .dbretry import retry_db
 from .explanations import engine_budget, save_oof, store_explanations
 from .holdout import split_for_test
@@ -79,9 +80,10 @@ class Recorder:
         self.experiment = experiment
         self.aml: AutoML | None = None
         self.seq = (experiment.events.aggregate(m=Max("seq"))["m"] or 0)
-        opts = experiment.options
-        self.max_models = opts.get("max_models")
-        self.max_secs = opts.get("max_runtime_secs")
+        budget = current_pass(experiment)  # a continued experiment's pass has a budget of its own
+        self.max_models = budget["max_models"]
+        self.max_secs = budget["max_runtime_secs"]
+        self.models_before = budget["models_before"]
         self.started = time.time()
         self.last_event_at = self.started
         self.model_secs = None  # the cost model's seconds per model, once the run has started
@@ -119,7 +121,7 @@ class Recorder:
             algo=ENSEMBLE_ALGO).count()
 
     def _progress(self) -> float:
-        done = self._base_models_done()
+        done = self._base_models_done() - self.models_before
         parts = []
         if self.max_models:
             parts.append(done / self.max_models)
@@ -156,7 +158,8 @@ class Recorder:
             defaults={"algo": e.algo, "status": ModelResult.Status.FINISHED, "metrics": e.metrics,
                       "test_metrics": e.test_metrics, "params": e.params, "error": "",
                       "training_time_ms": e.training_time_ms,
-                      "predict_time_per_row_ms": e.predict_time_per_row_ms, "file": name})
+                      "predict_time_per_row_ms": e.predict_time_per_row_ms, "file": name,
+                      "explanation": None})  # a rebuilt ensemble is explained afresh
         Experiment.objects.filter(pk=self.experiment.pk).update(models_done=self._base_models_done(),
                                                                 current_model="")
         metric = self.experiment.sort_metric
@@ -220,16 +223,19 @@ def run_experiment(experiment_id: int, worker: str) -> str:
 
 def _run(experiment: Experiment, recorder: "Recorder") -> str:
     opts = experiment.options
+    budget = current_pass(experiment)
     try:
         with default_storage.open(experiment.dataset.file.name, "rb") as fh:
             frame, _ = finite(read_csv(fh.read()))
-        aml = AutoML(max_models=opts.get("max_models"), max_runtime_secs=engine_budget(opts.get("max_runtime_secs")),
+        previous, tried = earlier_models(experiment) if budget["continued"] else ([], [])
+        aml = AutoML(max_models=budget["max_models"], max_runtime_secs=engine_budget(budget["max_runtime_secs"]),
                      nfolds=opts.get("nfolds", 5), seed=opts.get("seed", 1), sort_metric=opts.get("sort_metric"),
                      include_algos=opts.get("include_algos"), exclude_algos=opts.get("exclude_algos"),
-                     task=experiment.task or "auto", callback=recorder, started_at=recorder.started)
+                     task=experiment.task or "auto", callback=recorder, started_at=recorder.started,
+                     validation=first_validation(experiment) if budget["continued"] else None)
         recorder.aml = aml
         frame, test_frame = split_for_test(frame, experiment.target, opts.get("test_split"), opts.get("seed", 1))
-        aml.fit(frame, experiment.target, test_frame)
+        aml.fit(frame, experiment.target, test_frame, previous=previous, tried=tried)
     except DataError as exc:
         cancelled = Experiment.objects.filter(pk=experiment.pk, cancel_requested=True).exists()
         _finish(experiment.pk, status=Experiment.Status.CANCELLED if cancelled else Experiment.Status.FAILED,
@@ -243,8 +249,8 @@ def _run(experiment: Experiment, recorder: "Recorder") -> str:
                       "trained so far are kept; starting the experiment again usually helps.")
         return "failed"
     Experiment.objects.filter(pk=experiment.pk).update(leader_model_id=aml.leader.model_id)
-    budget = opts.get("max_runtime_secs")
-    store_explanations(experiment, aml, deadline=recorder.started + budget if budget else None)
+    secs = budget["max_runtime_secs"]
+    store_explanations(experiment, aml, deadline=recorder.started + secs if secs else None)
     status = Experiment.Status.CANCELLED if aml.stopped_early else Experiment.Status.SUCCEEDED
     with transaction.atomic():
         _finish(experiment.pk, status=status, leader_model_id=aml.leader.model_id, progress=1.0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
+from .continuation import current_pass
 from .models import Experiment, ModelResult
 from .wording import algo_name, plain_error, without_exception_names
 
@@ -64,13 +65,13 @@ def _forecast_vs_actual(experiment: Experiment, forecast: dict) -> dict:
     out = {k: forecast.get(k) for k in ("expected_models", "first_model_secs", "peak_memory_mb", "seconds_per_model")}
     out["validation"] = (forecast.get("validation") or {}).get("description")
     if experiment.is_finished and experiment.started_at and experiment.finished_at:
-        out["actual_models"] = experiment.models_done
+        out["actual_models"] = experiment.models_done - current_pass(experiment)["models_before"]
         out["actual_wall_secs"] = round((experiment.finished_at - experiment.started_at).total_seconds(), 1)
     return out
 
 
 def experiment_payload(experiment: Experiment, since: int = 0) -> dict:
-    opts = experiment.options
+    budget = current_pass(experiment)  # a continued experiment shows the budget of its latest pass
     failed = failed_rows(experiment)
     events = [{"seq": e.seq, "kind": e.kind, "message": without_exception_names(e.message),
                "at": e.created_at.isoformat()}
@@ -86,7 +87,8 @@ def experiment_payload(experiment: Experiment, since: int = 0) -> dict:
         "status": experiment.status,
         "progress": {"fraction": 1.0 if experiment.is_finished else experiment.progress,
                      "models_done": experiment.models_done, "current_model": experiment.current_model,
-                     "max_models": opts.get("max_models"), "max_runtime_secs": opts.get("max_runtime_secs"),
+                     "max_models": budget["max_models"], "max_runtime_secs": budget["max_runtime_secs"],
+                     "models_before": budget["models_before"], "continued": budget["continued"],
                      "waiting": waiting_reason(experiment)},
         "leaderboard": leaderboard_rows(experiment),
         "failed_models": failed,

@@ -9,7 +9,7 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import deletion, receipts, services
+from . import continuation, deletion, receipts, services
 from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
 from .forms import UploadForm
 from .insights import experiment_context
@@ -71,7 +71,8 @@ def experiment_detail(request, pk):
     experiment = get_experiment_for_user(request.user, pk)
     receipt = receipts.receipt(experiment) if experiment.is_finished else None
     return render(request, "experiment.html", {"experiment": experiment, "payload": experiment_payload(experiment),
-                                               "receipt": receipt, **experiment_context(experiment)})
+                                               "receipt": receipt, "can_continue": continuation.can_continue(experiment),
+                                               "continue_minutes": CONTINUE_MINUTES, **experiment_context(experiment)})
 
 
 @login_required
@@ -122,6 +123,30 @@ def experiment_rerun(request, pk):
         return redirect("experiment", pk=pk)
     messages.success(request, f"Started again with exactly the settings of “{experiment}”.")
     return redirect("experiment", pk=again.pk)
+
+
+CONTINUE_MINUTES = (1, 5, 15, 30, 60)
+
+
+@login_required
+@require_POST
+def experiment_continue(request, pk):
+    experiment = get_experiment_for_user(request.user, pk)
+    try:
+        minutes = int(request.POST.get("minutes", ""))
+        if minutes not in CONTINUE_MINUTES:
+            raise ValueError
+    except ValueError:
+        messages.error(request, "Choose how many more minutes to search from the list.")
+        return redirect("experiment", pk=pk)
+    try:
+        continuation.continue_experiment(experiment, request.user, max_runtime_secs=60 * minutes)
+    except services.InputError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The search goes on for {minutes} more minute{'s' * (minutes != 1)}; "
+                                  "new models join this leaderboard as they finish.")
+    return redirect("experiment", pk=pk)
 
 
 def _delete(request, delete, back: tuple, done: str):

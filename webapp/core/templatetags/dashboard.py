@@ -24,7 +24,8 @@ def experiments_table(experiments, show_dataset=True):
         items.append({"experiment": e, "leader": leader,
                       "leader_algo": algo_name(leader.algo) if leader else "",
                       "score": short_score(e.task, leader.metrics) if leader else ""})
-    return {"items": items, "show_dataset": show_dataset}
+    finished = sum(1 for e in experiments if e.is_finished and e.leader_model_id)
+    return {"items": items, "show_dataset": show_dataset, "comparable": finished >= 2}
 
 
 @register.filter
