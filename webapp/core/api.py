@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpResponse, JsonResponse
@@ -91,34 +90,6 @@ def _json_body(request) -> dict:
     return body
 
 
-def _optional_int(body, key, low, high):
-    value = body.get(key)
-    if value is None or value == "":
-        return None
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or int(value) != value):
-        raise services.InputError(f"'{key}' must be a whole number.")
-    if not low <= value <= high:
-        raise services.InputError(f"'{key}' must be between {low} and {high}.")
-    return int(value)
-
-
-def _algo_list(body, key):
-    value = body.get(key)
-    if value in (None, "", []):
-        return None
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise services.InputError(f"'{key}' must be a list of algorithm names.")
-    known = {a.lower(): a for a in services.ALGOS}
-    unknown = [v for v in value if v.lower() not in known]
-    if unknown:
-        raise services.InputError(f"Unknown algorithm(s) in '{key}': {', '.join(unknown)}. "
-                                  f"Known: {', '.join(services.ALGOS)}.")
-    return [known[v.lower()] for v in value]
-
-
 @api_view(["GET", "POST"])
 def datasets(request):
     if request.method == "GET":
@@ -163,10 +134,8 @@ def experiments(request):
 
 
 def _experiment_fields(request):
-    """The dataset and the settings of an experiment, from a JSON body: creating one and estimating one
-    take the same fields."""
-    from django.conf import settings
-
+    """The dataset, the question and the settings of an experiment, from a JSON body: creating one and
+    estimating one take the same fields (the settings are checked by ExperimentOptions, as the page's are)."""
     body = _json_body(request)
     dataset_id = body.get("dataset")
     if not isinstance(dataset_id, int) or isinstance(dataset_id, bool):
@@ -180,15 +149,8 @@ def _experiment_fields(request):
     task = body.get("task", "auto") or "auto"
     if task not in TASKS:
         raise services.InputError(f"'task' must be one of: {', '.join(TASKS)}.")
-    nfolds = _optional_int(body, "nfolds", 0, 10)
-    if nfolds == 1:
-        raise services.InputError("'nfolds' must be 0 (a single holdout) or at least 2.")
-    return dataset, dict(
-        target=target, task=task, max_models=_optional_int(body, "max_models", 1, 500),
-        max_runtime_secs=_optional_int(body, "max_runtime_secs", 5, settings.MAX_RUNTIME_SECS_LIMIT),
-        nfolds=5 if nfolds is None else nfolds, seed=_optional_int(body, "seed", 0, 2**31 - 1) or 1,
-        sort_metric=str(body.get("sort_metric") or ""), include_algos=_algo_list(body, "include_algos"),
-        exclude_algos=_algo_list(body, "exclude_algos"), name=str(body.get("name") or "")[:255])
+    return dataset, dict(target=target, task=task, options=services.parse_options(body),
+                         name=str(body.get("name") or "")[:255])
 
 
 @api_view(["GET"])
@@ -212,13 +174,10 @@ def experiment_rerun(request, pk):
 @api_view(["POST"])
 def experiment_continue(request, pk):
     """The search goes on from where it stopped, with a budget of its own: same folds, models kept."""
-    from django.conf import settings
-
     experiment = get_experiment_for_user(request.user, pk)
-    body = _json_body(request)
-    experiment = continuation.continue_experiment(
-        experiment, request.user, max_models=_optional_int(body, "max_models", 1, 500),
-        max_runtime_secs=_optional_int(body, "max_runtime_secs", 5, settings.MAX_RUNTIME_SECS_LIMIT))
+    max_models, max_runtime_secs = services.parse_budget(_json_body(request))
+    experiment = continuation.continue_experiment(experiment, request.user, max_models=max_models,
+                                                  max_runtime_secs=max_runtime_secs)
     return JsonResponse({"id": experiment.pk, "status": experiment.status,
                          "continued": len(experiment.options.get("continued") or [])}, status=202)
 

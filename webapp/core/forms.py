@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from .services import ALGOS
+from .options import ALGOS, ExperimentOptions, OptionError
 
 TASK_CHOICES = [("auto", "Decide for me"), ("regression", "Regression (a number)"),
                 ("binary", "Binary (yes/no)"), ("multiclass", "Multiclass (categories)")]
@@ -64,12 +64,11 @@ class ExperimentForm(forms.Form):
         self.fields["budget"].widget.choices = BUDGET_CHOICES
 
     def clean(self):
+        """The page's fields (budget presets, a percent test split, algorithm checkboxes) turned into the
+        settings the API takes, and checked by the same ExperimentOptions: ``cleaned_data["options"]``."""
         data = super().clean()
         if data.get("nfolds") == 1:
             self.add_error("nfolds", "Use 0 (a single holdout) or 2 folds or more.")
-        if data.get("seed") is None:
-            data["seed"] = 1
-        data["test_split"] = data.get("test_split") or 0
         self._clean_budget(data)
         algos = data.get("algos") or []
         if not algos and not self.data.get("algos_shown"):  # a client that does not send the checkboxes
@@ -79,6 +78,14 @@ class ExperimentForm(forms.Form):
             self.add_error("algos", "Keep at least one algorithm besides stacked ensembles.")
         data["exclude_algos"] = [a for a in ALGOS if a not in algos]
         self._clean_metric(data)
+        if not self.errors:
+            try:
+                data["options"] = ExperimentOptions.parse({
+                    "max_models": data.get("max_models"), "max_runtime_secs": data.get("max_runtime_secs"),
+                    "nfolds": data.get("nfolds"), "seed": data.get("seed"), "sort_metric": data.get("sort_metric"),
+                    "exclude_algos": data["exclude_algos"], "test_split": (data.get("test_split") or 0) / 100})
+            except OptionError as exc:
+                self.add_error(None, str(exc))
         return data
 
     def _clean_budget(self, data):

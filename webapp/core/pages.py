@@ -5,7 +5,6 @@ import logging
 from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -91,17 +90,8 @@ def new_experiment(request, pk):
 
 
 def _start(user, dataset, data) -> Experiment:
-    # One transaction, so the worker (sent the task after the commit) sees the test split option.
-    with transaction.atomic():
-        experiment = services.start_experiment(
-            user, dataset, target=data["target"], task=data["task"], max_models=data["max_models"],
-            max_runtime_secs=data["max_runtime_secs"], nfolds=data["nfolds"], seed=data["seed"],
-            sort_metric=data["sort_metric"], exclude_algos=data["exclude_algos"] or None)
-        if data.get("test_split"):
-            options = {**experiment.options, "test_split": data["test_split"] / 100}
-            Experiment.objects.filter(pk=experiment.pk).update(options=options)
-            experiment.options = options
-    return experiment
+    return services.start_experiment(user, dataset, target=data["target"], task=data["task"],
+                                     options=data["options"])
 
 
 @login_required

@@ -4,9 +4,9 @@ from __future__ import annotations
 import hashlib
 
 from django.core.files.storage import default_storage
-from django.db import transaction
 
 from .models import Experiment
+from .options import ExperimentOptions
 from .status import run_info
 
 REPRODUCIBLE = ("A number of models and a seed: the same data, settings and library versions give the same "
@@ -25,12 +25,11 @@ def file_sha256(name: str) -> str:
 
 def settings_of(experiment: Experiment) -> dict:
     """Every setting of the run, the ones left at their defaults included."""
-    opts = experiment.options
+    opts = ExperimentOptions.from_stored(experiment.options)
     return {"target": experiment.target, "task": experiment.task, "sort_metric": experiment.sort_metric or None,
-            "max_models": opts.get("max_models"), "max_runtime_secs": opts.get("max_runtime_secs"),
-            "nfolds": opts.get("nfolds", 5), "seed": opts.get("seed", 1),
-            "include_algos": opts.get("include_algos") or "all", "exclude_algos": opts.get("exclude_algos") or [],
-            "test_split": opts.get("test_split") or 0}
+            "max_models": opts.max_models, "max_runtime_secs": opts.max_runtime_secs, "nfolds": opts.nfolds,
+            "seed": opts.seed, "include_algos": opts.include_algos or "all", "exclude_algos": opts.exclude_algos or [],
+            "test_split": opts.test_split}
 
 
 def receipt(experiment: Experiment) -> dict:
@@ -74,15 +73,6 @@ def run_again(experiment: Experiment, user) -> Experiment:
     """A new experiment with exactly the settings of this one, on the same dataset."""
     from .services import start_experiment
 
-    opts = experiment.options
-    with transaction.atomic():  # the worker is sent the task after the commit: it sees the test split
-        again = start_experiment(
-            user, experiment.dataset, target=experiment.target, task=experiment.task,
-            max_models=opts.get("max_models"), max_runtime_secs=opts.get("max_runtime_secs"),
-            nfolds=opts.get("nfolds", 5), seed=opts.get("seed", 1), sort_metric=opts.get("sort_metric") or "",
-            include_algos=opts.get("include_algos"), exclude_algos=opts.get("exclude_algos"),
-            name=f"{experiment} (again)"[:255])
-        if opts.get("test_split"):
-            again.options = {**again.options, "test_split": opts["test_split"]}
-            Experiment.objects.filter(pk=again.pk).update(options=again.options)
-    return again
+    return start_experiment(user, experiment.dataset, target=experiment.target, task=experiment.task,
+                            options=ExperimentOptions.from_stored(experiment.options),
+                            name=f"{experiment} (again)"[:255])

@@ -29,6 +29,7 @@ from .dbretry import retry_db
 from .explanations import engine_budget, save_oof, store_explanations
 from .holdout import split_for_test
 from .models import Experiment, ExperimentEvent, ModelResult
+from .options import ExperimentOptions
 from .tables import finite
 
 log = logging.getLogger(__name__)
@@ -222,19 +223,18 @@ def run_experiment(experiment_id: int, worker: str) -> str:
 
 
 def _run(experiment: Experiment, recorder: "Recorder") -> str:
-    opts = experiment.options
+    opts = ExperimentOptions.from_stored(experiment.options)
     budget = current_pass(experiment)
     try:
         with default_storage.open(experiment.dataset.file.name, "rb") as fh:
             frame, _ = finite(read_csv(fh.read()))
         previous, tried = earlier_models(experiment) if budget["continued"] else ([], [])
-        aml = AutoML(max_models=budget["max_models"], max_runtime_secs=engine_budget(budget["max_runtime_secs"]),
-                     nfolds=opts.get("nfolds", 5), seed=opts.get("seed", 1), sort_metric=opts.get("sort_metric"),
-                     include_algos=opts.get("include_algos"), exclude_algos=opts.get("exclude_algos"),
-                     task=experiment.task or "auto", callback=recorder, started_at=recorder.started,
+        aml = AutoML(**{**opts.engine_kwargs(), "max_models": budget["max_models"]},
+                     max_runtime_secs=engine_budget(budget["max_runtime_secs"]), task=experiment.task or "auto",
+                     callback=recorder, started_at=recorder.started,
                      validation=first_validation(experiment) if budget["continued"] else None)
         recorder.aml = aml
-        frame, test_frame = split_for_test(frame, experiment.target, opts.get("test_split"), opts.get("seed", 1))
+        frame, test_frame = split_for_test(frame, experiment.target, opts.test_split, opts.seed)
         aml.fit(frame, experiment.target, test_frame, previous=previous, tried=tried)
     except DataError as exc:
         cancelled = Experiment.objects.filter(pk=experiment.pk, cancel_requested=True).exists()

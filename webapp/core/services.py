@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from automl_engine import DataError, load_model, read_csv
-from automl_engine.metrics import COLUMNS
 from automl_engine.schema import profile_columns
 from worker.celery_app import enqueue_experiment
 
@@ -27,12 +26,12 @@ from .checks import target_problem
 from .fetch import FetchError, fetch
 from .tables import finite, without_sep_hint
 from .models import ApiToken, Dataset, Experiment, ModelResult
+from .options import ExperimentOptions, OptionError
+from .options import budget as options_budget
 from .uploads import max_upload_bytes, too_large_message
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 10
-ALGOS = ("GLM", "DRF", "GBM", "XRT", "DeepLearning", "StackedEnsemble")
-SORT_METRICS = sorted({m for cols in COLUMNS.values() for m in cols})
 HEADER_DELIMITERS = ",;\t|"
 
 
@@ -161,22 +160,33 @@ def import_url(owner, url: str) -> Dataset:
     return create_dataset(owner, name=name, content=content, source_url=url[:2000])
 
 
-def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto", max_models=None,
-                     max_runtime_secs=None, nfolds: int = 5, seed: int = 1, sort_metric: str = "",
-                     include_algos=None, exclude_algos=None, name: str = "") -> Experiment:
-    _check_question(dataset, target, task, sort_metric)
-    if max_models is None and max_runtime_secs is None:
-        max_runtime_secs = settings.DEFAULT_MAX_RUNTIME_SECS
-    options = {"max_models": max_models, "max_runtime_secs": max_runtime_secs, "nfolds": nfolds, "seed": seed,
-               "sort_metric": sort_metric or None, "include_algos": include_algos or None,
-               "exclude_algos": exclude_algos or None}
+def parse_options(raw: dict) -> ExperimentOptions:
+    """An experiment's settings from what a person sent (the API's JSON, or the form's fields)."""
+    try:
+        return ExperimentOptions.parse(raw)
+    except OptionError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def parse_budget(raw: dict) -> tuple:
+    """(max_models, max_runtime_secs) from what a person sent, checked as a new experiment's are."""
+    try:
+        return options_budget(raw)
+    except OptionError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto", options: ExperimentOptions,
+                     name: str = "") -> Experiment:
+    """Save a new experiment with its settings (checked by ``parse_options``) and send it to the workers."""
+    _check_question(dataset, target, task, options.sort_metric or "")
     with transaction.atomic():
         # The count and the insert in one transaction, with the user's row locked (PostgreSQL; SQLite
         # runs write transactions one at a time): simultaneous requests cannot pass the limit together.
         get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
         _check_active_limit(owner)
         experiment = Experiment.objects.create(
-            owner=owner, dataset=dataset, target=target, task=task or "auto", options=options,
+            owner=owner, dataset=dataset, target=target, task=task or "auto", options=options.stored(),
             name=(name or f"Predict {target}")[:255])
         transaction.on_commit(lambda: send_experiment(experiment.pk))
     return experiment
@@ -190,24 +200,18 @@ def _check_question(dataset: Dataset, target: str, task: str, sort_metric: str =
     problem = target_problem(dataset.columns, dataset.n_rows, target, task or "auto")
     if problem:
         raise InputError(problem)
-    if sort_metric and sort_metric not in SORT_METRICS:
-        raise InputError(f"Unknown sort metric '{sort_metric[:50]}'. Use one of: {', '.join(SORT_METRICS)}.")
 
 
-def estimate_experiment(dataset: Dataset, *, target: str, task: str = "auto", max_models=None,
-                        max_runtime_secs=None, nfolds: int = 5, seed: int = 1, sort_metric: str = "",
-                        include_algos=None, exclude_algos=None, name: str = "") -> dict:
+def estimate_experiment(dataset: Dataset, *, target: str, task: str = "auto", options: ExperimentOptions,
+                        name: str = "") -> dict:
     """What an experiment with these settings is expected to do, from the engine's cost model: nothing
     is trained or saved."""
     from automl_engine import AutoML
 
-    _check_question(dataset, target, task, sort_metric)
-    if max_models is None and max_runtime_secs is None:
-        max_runtime_secs = settings.DEFAULT_MAX_RUNTIME_SECS
+    _check_question(dataset, target, task, options.sort_metric or "")
     with default_storage.open(dataset.file.name, "rb") as fh:
         frame, _ = finite(read_csv(fh.read()))
-    aml = AutoML(max_models=max_models, max_runtime_secs=max_runtime_secs, nfolds=nfolds, seed=seed,
-                 include_algos=include_algos, exclude_algos=exclude_algos, task=task or "auto")
+    aml = AutoML(max_runtime_secs=options.max_runtime_secs, task=task or "auto", **options.engine_kwargs())
     try:
         return aml.estimate(frame, target)
     except DataError as exc:

@@ -1,0 +1,113 @@
+"""An experiment's settings, defined and validated in one place.
+
+The new-experiment page, the API (create and estimate), "run again exactly" and the worker all go
+through ``ExperimentOptions``: the page's form turns its fields (budget presets, percent test split,
+algorithm checkboxes) into the same dict the API takes as JSON, ``ExperimentOptions.parse`` checks
+it, the experiment stores ``stored()`` whole, and the worker unpacks it once with ``engine_kwargs()``.
+The page and the API cannot disagree about what is allowed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from django.conf import settings
+
+from automl_engine.families import ENSEMBLE_ALGO
+from automl_engine.metrics import COLUMNS
+
+ALGOS = ("GLM", "DRF", "GBM", "XRT", "DeepLearning", ENSEMBLE_ALGO)
+SORT_METRICS = sorted({m for cols in COLUMNS.values() for m in cols})
+MAX_MODELS = 500
+MAX_TEST_SPLIT = 0.5
+
+
+class OptionError(ValueError):
+    """A setting that is not allowed; the message names it and says what is."""
+
+
+def _whole(raw: dict, key: str, low: int, high: int) -> Optional[int]:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or int(value) != value):
+        raise OptionError(f"'{key}' must be a whole number.")
+    if not low <= value <= high:
+        raise OptionError(f"'{key}' must be between {low} and {high}.")
+    return int(value)
+
+
+def _algos(raw: dict, key: str) -> Optional[list[str]]:
+    value = raw.get(key)
+    if value in (None, "", []):
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise OptionError(f"'{key}' must be a list of algorithm names.")
+    known = {a.lower(): a for a in ALGOS}
+    unknown = [v[:50] for v in value if v.lower() not in known]
+    if unknown:
+        raise OptionError(f"Unknown algorithm(s) in '{key}': {', '.join(unknown)}. Known: {', '.join(ALGOS)}.")
+    return list(dict.fromkeys(known[v.lower()] for v in value))
+
+
+def budget(raw: dict) -> tuple[Optional[int], Optional[int]]:
+    """(max_models, max_runtime_secs) as sent, checked: a new experiment's budget or a continuation's."""
+    return (_whole(raw, "max_models", 1, MAX_MODELS),
+            _whole(raw, "max_runtime_secs", 5, settings.MAX_RUNTIME_SECS_LIMIT))
+
+
+@dataclass(frozen=True)
+class ExperimentOptions:
+    max_models: Optional[int] = None  # a number of models (stacked ensembles not counted), or
+    max_runtime_secs: Optional[int] = None  # a time budget for the whole run; either or both
+    nfolds: int = 5  # 0: a single holdout
+    seed: int = 1
+    sort_metric: Optional[str] = None  # None: the usual one for the task
+    include_algos: Optional[list] = None
+    exclude_algos: Optional[list] = None
+    test_split: float = 0.0  # share of rows kept aside for a final test
+
+    @classmethod
+    def parse(cls, raw: dict) -> "ExperimentOptions":
+        """Check settings sent by a person (the API's JSON, or the form's fields turned into it)."""
+        max_models, max_runtime_secs = budget(raw)
+        if max_models is None and max_runtime_secs is None:
+            max_runtime_secs = settings.DEFAULT_MAX_RUNTIME_SECS
+        nfolds = _whole(raw, "nfolds", 0, 10)
+        if nfolds == 1:
+            raise OptionError("'nfolds' must be 0 (a single holdout) or at least 2.")
+        sort_metric = raw.get("sort_metric") or None
+        if sort_metric is not None and (not isinstance(sort_metric, str) or sort_metric not in SORT_METRICS):
+            raise OptionError(f"Unknown sort metric {str(sort_metric)[:50]!r}. Use one of: {', '.join(SORT_METRICS)}.")
+        test_split = raw.get("test_split") or 0
+        if isinstance(test_split, bool) or not isinstance(test_split, (int, float)) \
+                or not 0 <= test_split <= MAX_TEST_SPLIT:
+            raise OptionError(f"'test_split' must be the share of rows kept aside for a final test, from 0 to "
+                              f"{MAX_TEST_SPLIT} (0.2 keeps 20%).")
+        include, exclude = _algos(raw, "include_algos"), _algos(raw, "exclude_algos")
+        chosen = [a for a in (include or ALGOS) if a not in (exclude or [])]
+        if not [a for a in chosen if a != ENSEMBLE_ALGO]:
+            raise OptionError("Keep at least one algorithm besides stacked ensembles.")
+        return cls(max_models=max_models, max_runtime_secs=max_runtime_secs,
+                   nfolds=5 if nfolds is None else nfolds, seed=_whole(raw, "seed", 0, 2**31 - 1) or 1,
+                   sort_metric=sort_metric, include_algos=include, exclude_algos=exclude,
+                   test_split=float(test_split))
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> "ExperimentOptions":
+        """The options of a saved experiment (older rows may lack some keys: their defaults apply)."""
+        known = {k: stored[k] for k in cls.__dataclass_fields__ if k in stored and stored[k] is not None}
+        return cls(**known)
+
+    def stored(self) -> dict:
+        return asdict(self)
+
+    def engine_kwargs(self) -> dict:
+        """The engine's settings (the time budget is the worker's to split with the explanations)."""
+        return {"max_models": self.max_models, "nfolds": self.nfolds, "seed": self.seed,
+                "sort_metric": self.sort_metric, "include_algos": self.include_algos,
+                "exclude_algos": self.exclude_algos}
