@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import services
 from .models import Experiment, ModelResult
-from .scoring import column_notes, importance_of, predictions_and_known
+from .scoring import column_notes, drift_of, importance_of, predictions_and_known
 
 MAX_ROWS = 10_000  # per call: larger files go through the CSV upload
 CACHE_MODELS = 4  # models kept loaded; the least recently used one is dropped first
@@ -85,4 +85,5 @@ def score_rows(experiment: Experiment, result: ModelResult, body: dict) -> dict:
             item["probabilities"] = {str(c): _plain(row[c]) for c in classes}
         out.append(item)
     return {"model_id": result.model_id, "task": model.task, "predictions": out,
-            "notes": column_notes(frame, model, known, importance_of(result))}
+            "notes": column_notes(frame, model, known, importance_of(result)),
+            "drift": drift_of(experiment, model, frame)}

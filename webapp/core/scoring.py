@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 
 from automl_engine import DataError, read_csv
 
-from . import profiling, services
+from . import drift, profiling, services
 from .models import Experiment, ModelResult
 from .wording import number, percent, plain_error
 
@@ -37,6 +37,7 @@ class Scored:
     rows: list[list[str]]
     notes: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
+    drift: dict | None = None  # the file's columns against the training data (drift.compare)
 
 
 def read_upload_frame(content: bytes) -> pd.DataFrame:
@@ -222,4 +223,15 @@ def score(experiment: Experiment, result: ModelResult, content: bytes) -> Scored
     columns, rows = _preview(frame, preds, model)
     return Scored(token=token, n_rows=len(preds), columns=columns, rows=rows,
                   notes=column_notes(frame, model, known, importance_of(result)),
-                  summary=_summary(frame, preds, model))
+                  summary=_summary(frame, preds, model), drift=drift_of(experiment, model, frame))
+
+
+def drift_of(experiment: Experiment, model, frame: pd.DataFrame) -> dict | None:
+    """How the scored rows compare with the training rows; None when it cannot be told (a message-free miss)."""
+    if len(frame) < drift.MIN_ROWS:
+        return None
+    try:
+        return drift.compare(drift.cached_profile(experiment, model), frame)
+    except (DataError, OSError, ValueError):
+        log.warning("drift could not be computed for experiment %s", experiment.pk, exc_info=True)
+        return None
