@@ -254,6 +254,12 @@ def test_regression_with_the_one_click_wine_sample(page, live_server, worker_pro
     assert "load_model" in page.locator("#python-snippet").inner_text()
     wait_for_model_charts(page, 4)
     shot(page, "05-model-wine")
+    page.click("#model-card-link")
+    page.wait_for_selector("#card-limits")
+    assert "alcohol" in page.locator("#card-drivers").inner_text()
+    shot(page, "05b-model-card")
+    page.go_back()
+    page.wait_for_selector("#model-predict")
 
     page.click("#model-predict")
     page.set_input_files("#id_file", str(DATA / "wine_quality_test.csv"))

@@ -39,6 +39,7 @@ urlpatterns = [
          name="api-model-download"),
     path("api/experiments/<int:pk>/predict/", api.predict, name="api-predict"),
     path("api/experiments/<int:pk>/models/<str:model_id>/predict/", api.model_predict, name="api-model-predict"),
+    path("api/experiments/<int:pk>/models/<str:model_id>/export/", api.model_export, name="api-model-export"),
     path("api/tokens/", api.tokens, name="api-tokens"),
     path("api/tokens/<int:pk>/revoke/", api.token_revoke, name="api-token-revoke"),
     path("admin/", admin.site.urls),

@@ -249,6 +249,14 @@ def model_predict(request, pk, model_id):
     return JsonResponse(json_scoring.score_rows(experiment, result, _json_body(request)))
 
 
+@api_view(["GET"])
+def model_export(request, pk, model_id):
+    """A zip to use the model without the app: model file, pinned requirements, README, example row, card."""
+    from .model_pages import export_response
+
+    return export_response(request, pk, model_id)
+
+
 def _token_row(token) -> dict:
     return {"id": token.pk, "prefix": token.prefix, "created_at": token.created_at.isoformat(),
             "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,

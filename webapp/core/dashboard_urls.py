@@ -14,4 +14,6 @@ urlpatterns = [
     path("experiments/<int:pk>/models/<str:model_id>/", model_pages.model_page, name="model"),
     path("experiments/<int:pk>/models/<str:model_id>/charts.json", model_pages.model_charts, name="model-charts"),
     path("experiments/<int:pk>/models/<str:model_id>/pdp.json", model_pages.model_pdp, name="model-pdp"),
+    path("experiments/<int:pk>/models/<str:model_id>/card/", model_pages.model_card_page, name="model-card"),
+    path("experiments/<int:pk>/models/<str:model_id>/export/", model_pages.model_export, name="model-export"),
 ]

@@ -7,14 +7,14 @@ import logging
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import transaction
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from automl_engine.explain import partial_dependence
 from automl_engine.model import library_versions
 
-from . import charts, insights, profiling, services
+from . import charts, insights, model_card, profiling, services
 from .access import get_experiment_for_user, get_result_for_user
 from .explanations import explain_on_demand
 from .models import ModelResult
@@ -151,3 +151,33 @@ def model_pdp(request, pk, model_id):
         _remember_pdp(result, data)
     return JsonResponse({"feature": feature, "chart": charts.partial_dependence(data, experiment.target,
                                                                                 experiment.task)})
+
+
+def _card_parts(request, pk, model_id):
+    experiment = get_experiment_for_user(request.user, pk)
+    result = _explained(experiment, get_result_for_user(request.user, pk, model_id))
+    return experiment, result, request.build_absolute_uri("/").rstrip("/")
+
+
+@login_required
+@require_GET
+def model_card_page(request, pk, model_id):
+    """The model's card: one page to read or print; ``?download=1`` gives it as a self-contained file."""
+    experiment, result, base = _card_parts(request, pk, model_id)
+    response = HttpResponse(model_card.render_card(experiment, result, base))
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="{experiment.pk}_{result.model_id}_card.html"'
+    return response
+
+
+def export_response(request, pk, model_id) -> HttpResponse:
+    experiment, result, base = _card_parts(request, pk, model_id)
+    response = HttpResponse(model_card.export_zip(experiment, result, base), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{model_card.export_name(experiment, result)}"'
+    return response
+
+
+@login_required
+@require_GET
+def model_export(request, pk, model_id):
+    return export_response(request, pk, model_id)
