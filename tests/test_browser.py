@@ -354,8 +354,10 @@ def test_binary_titanic_stopped_early_keeps_its_models_and_explains_them(page, l
 
     page.wait_for_function("document.querySelectorAll('#leaderboard tbody tr').length >= 2", timeout=RUN_TIMEOUT)
     kept = page.locator("#leaderboard tbody tr").count()
+    clicked = time.time()
     page.click("#stop-form button")
-    wait_for_status(page, "stopped")
+    wait_for_status(page, "stopped by you")
+    print(f"\n'stopped by you' shown {time.time() - clicked:.1f} s after the click on Stop")
     page.wait_for_selector("#leader-card")
     assert page.locator("#leaderboard tbody tr").count() >= kept
     assert not page.locator("#stop-form").is_visible()

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from sklearn.base import BaseEstimator
 
 from automl_engine.families import FAMILIES
@@ -50,3 +51,51 @@ def test_a_model_that_sleeps_is_caught_by_the_watchdog(owner_api, settings, monk
     run.join(timeout=60)
     final = Experiment.objects.get(pk=experiment_id)
     assert final.status == "failed" and "stopped making progress" in final.error  # the late end changes nothing
+
+
+class Slow(BaseEstimator):
+    """A model that takes a while and then fits like any other: a Stop arrives while it trains."""
+
+    def fit(self, X, y):
+        time.sleep(SLEEP_SECS)
+        self.mean_ = float(y.mean())
+        return self
+
+    def predict(self, X):
+        import numpy as np
+
+        return np.full(len(X), self.mean_)
+
+
+def test_stop_ends_the_run_at_once_keeping_the_models_so_far(owner_api, settings, monkeypatch):
+    monkeypatch.setattr("webapp.core.services.enqueue_experiment", lambda pk, countdown=0: None)
+    monkeypatch.setitem(FAMILIES, "GLM", dataclasses.replace(FAMILIES["GLM"], make_model=lambda ctx, c: Slow()))
+    content = synthetic("regression", n=80).to_csv(index=False).encode()
+    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
+    body = {"dataset": dataset_id, "target": "y", "max_models": 3, "nfolds": 2, "include_algos": ["GBM", "GLM"]}
+    experiment_id = owner_api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
+    outcome = []
+
+    def work():
+        try:
+            outcome.append(runs.run_experiment(experiment_id, "test"))
+        finally:
+            connection.close()
+
+    run = threading.Thread(target=work)
+    run.start()
+    while Experiment.objects.get(pk=experiment_id).current_model != "GLM_1":  # GBM_1 done, the slow one going
+        time.sleep(0.1)
+    owner_api.post(f"/api/experiments/{experiment_id}/cancel/")
+    clicked = time.time()
+    while Experiment.objects.get(pk=experiment_id).status == "running" and time.time() - clicked < SLEEP_SECS:
+        time.sleep(0.1)
+    experiment = Experiment.objects.get(pk=experiment_id)
+    assert experiment.status == "cancelled" and time.time() - clicked < SLEEP_SECS - 2  # before the model ended
+    assert experiment.leader_model_id == "GBM_1" and experiment.finished_at is not None
+    run.join(timeout=60)
+    assert outcome == ["cancelled"]
+    final = Experiment.objects.get(pk=experiment_id)
+    assert list(final.results.values_list("model_id", flat=True)) == ["GBM_1"]  # the model stopped is not kept
+    assert final.status == "cancelled" and final.leader_model_id == "GBM_1"
+    assert final.events.filter(message__startswith="Stopped by you").exists()

@@ -9,7 +9,7 @@
   var FINISHED = ["succeeded", "failed", "cancelled"];
   var HIGHER = ["auc", "aucpr"];
   var STATUS_WORDS = {queued: "waiting", running: "running", succeeded: "succeeded", failed: "failed",
-                      cancelled: "stopped"};
+                      cancelled: "stopped by you"};
   var sortBy = null;   // null: the run's own ranking
   var sortDir = 1;
   var current = state;
@@ -133,7 +133,8 @@
 
   function renderProgress(s) {
     var badge = document.getElementById("status");
-    badge.textContent = STATUS_WORDS[s.status] || s.status;
+    badge.textContent = s.status === "running" && s.cancel_requested ? "stopping…"
+      : STATUS_WORDS[s.status] || s.status;
     badge.className = "badge " + s.status;
     var p = s.progress;
     var bar = document.getElementById("progress-bar");
@@ -163,6 +164,10 @@
     err.textContent = s.error || "";
     err.hidden = !s.error;
     var stop = document.getElementById("stop-form");
+    if (stop && !stop.dataset.wired) {  // say at once that the click was heard
+      stop.dataset.wired = "1";
+      stop.addEventListener("submit", function () { badge.textContent = "stopping…"; });
+    }
     if (stop && FINISHED.indexOf(s.status) >= 0) stop.hidden = true;
   }
 

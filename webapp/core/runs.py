@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -33,6 +33,7 @@ from .options import ExperimentOptions
 from .tables import finite
 
 log = logging.getLogger(__name__)
+CANCEL_CHECK_SECS = 1.0  # how often a running experiment looks for the user's Stop
 
 
 class Heartbeat(threading.Thread):
@@ -54,8 +55,35 @@ class Heartbeat(threading.Thread):
         silent = time.time() - self.progress.last_event_at
         return silent if silent > self.progress.stall_limit() else None
 
+    def _stopped_by_user(self) -> bool:
+        """The user pressed Stop: the run ends now with the models trained so far (the model in training
+        is dropped), rather than after it; its explanations are computed when first asked for."""
+        stopped = Experiment.objects.filter(pk=self.experiment_id, status=Experiment.Status.RUNNING,
+                                            cancel_requested=True).exists()
+        if stopped:
+            _finish(self.experiment_id, status=Experiment.Status.CANCELLED,
+                    leader_model_id=_leader_so_far(self.experiment_id), progress=1.0)
+        return stopped
+
     def run(self):
-        while not self.stop_event.wait(settings.HEARTBEAT_SECS):
+        try:
+            self._beat()
+        finally:
+            connection.close()  # this thread's own connection, not left for the database to time out
+
+    def _beat(self):
+        last_beat = time.time()
+        while not self.stop_event.wait(CANCEL_CHECK_SECS):
+            try:
+                if self._stopped_by_user():
+                    return
+            except Exception:  # the next check may succeed
+                log.warning("could not check experiment %s for a stop", self.experiment_id, exc_info=True)
+            finally:
+                close_old_connections()
+            if time.time() - last_beat < settings.HEARTBEAT_SECS:
+                continue
+            last_beat = time.time()
             silent = self._stalled()
             if silent is not None:
                 log.error("experiment %s made no progress for %.0f s: marked failed", self.experiment_id, silent)
@@ -153,6 +181,8 @@ class Recorder:
         return f"Training {e.model_id}."
 
     def on_model_finished(self, e: ev.ModelFinished) -> str:
+        if not Experiment.objects.filter(pk=self.experiment.pk, status=Experiment.Status.RUNNING).exists():
+            return f"{e.model_id} finished after the run was stopped: not kept."
         name = self._save_file(e.model_id)
         ModelResult.objects.update_or_create(
             experiment=self.experiment, model_id=e.model_id,
@@ -174,7 +204,7 @@ class Recorder:
         return f"{e.model_id} failed: {e.error}"
 
     def on_run_finished(self, e: ev.RunFinished) -> str:
-        how = "Stopped on request" if e.stopped_early else "Finished"
+        how = "Stopped by you" if e.stopped_early else "Finished"
         return f"{how} after {e.elapsed_s:.0f} s with {e.n_models} models. Leader: {e.leader or 'none'}."
 
     def _save_file(self, model_id: str) -> str:
@@ -248,11 +278,14 @@ def _run(experiment: Experiment, recorder: "Recorder") -> str:
                 error="Training stopped because of an unexpected problem on our side. The models "
                       "trained so far are kept; starting the experiment again usually helps.")
         return "failed"
+    if aml.stopped_early:  # stopped by the user (marked at once by the heartbeat) or no longer ours
+        _finish(experiment.pk, status=Experiment.Status.CANCELLED, leader_model_id=_leader_so_far(experiment.pk),
+                progress=1.0)
+        return Experiment.Status.CANCELLED
     Experiment.objects.filter(pk=experiment.pk).update(leader_model_id=aml.leader.model_id)
     secs = budget["max_runtime_secs"]
     store_explanations(experiment, aml, deadline=recorder.started + secs if secs else None)
-    status = Experiment.Status.CANCELLED if aml.stopped_early else Experiment.Status.SUCCEEDED
     with transaction.atomic():
-        _finish(experiment.pk, status=status, leader_model_id=aml.leader.model_id, progress=1.0,
-                models_done=sum(m.algo != ENSEMBLE_ALGO for m in aml.models.values()))
-    return status
+        _finish(experiment.pk, status=Experiment.Status.SUCCEEDED, leader_model_id=aml.leader.model_id,
+                progress=1.0, models_done=sum(m.algo != ENSEMBLE_ALGO for m in aml.models.values()))
+    return Experiment.Status.SUCCEEDED

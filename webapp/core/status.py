@@ -85,6 +85,7 @@ def experiment_payload(experiment: Experiment, since: int = 0) -> dict:
         "task_reason": experiment.task_reason,
         "sort_metric": experiment.sort_metric,
         "status": experiment.status,
+        "cancel_requested": experiment.cancel_requested,
         "progress": {"fraction": 1.0 if experiment.is_finished else experiment.progress,
                      "models_done": experiment.models_done, "current_model": experiment.current_model,
                      "max_models": budget["max_models"], "max_runtime_secs": budget["max_runtime_secs"],
