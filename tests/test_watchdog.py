@@ -26,19 +26,32 @@ class Sleeper(BaseEstimator):
         raise RuntimeError("woke up too late")
 
 
+def start_run(api, monkeypatch, glm, max_models: int) -> tuple[int, threading.Thread, list]:
+    """A run in a thread of its own, GBM first and then a GLM replaced by ``glm``: (id, thread, outcome)."""
+    monkeypatch.setattr("webapp.core.services.enqueue_experiment", lambda pk, countdown=0: None)
+    monkeypatch.setitem(FAMILIES, "GLM", dataclasses.replace(FAMILIES["GLM"], make_model=lambda ctx, c: glm()))
+    content = synthetic("regression", n=80).to_csv(index=False).encode()
+    dataset_id = api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
+    body = {"dataset": dataset_id, "target": "y", "max_models": max_models, "nfolds": 2,
+            "include_algos": ["GBM", "GLM"]}
+    experiment_id = api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
+    outcome = []
+
+    def work():
+        try:
+            outcome.append(runs.run_experiment(experiment_id, "test"))
+        finally:
+            connection.close()
+
+    run = threading.Thread(target=work)
+    run.start()
+    return experiment_id, run, outcome
+
+
 def test_a_model_that_sleeps_is_caught_by_the_watchdog(owner_api, settings, monkeypatch):
     settings.HEARTBEAT_SECS, settings.WATCHDOG_MIN_SECS, settings.WATCHDOG_FACTOR = 1, 2, 1
-    monkeypatch.setattr("webapp.core.services.enqueue_experiment", lambda pk, countdown=0: None)
-    monkeypatch.setitem(FAMILIES, "GLM", dataclasses.replace(FAMILIES["GLM"], make_model=lambda ctx, c: Sleeper()))
-    content = synthetic("regression", n=80).to_csv(index=False).encode()
-    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
-    body = {"dataset": dataset_id, "target": "y", "max_models": 2, "nfolds": 2, "include_algos": ["GBM", "GLM"]}
-    experiment_id = owner_api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
-
-    outcome = []
-    run = threading.Thread(target=lambda: outcome.append(runs.run_experiment(experiment_id, "test")))
     started = time.time()
-    run.start()
+    experiment_id, run, outcome = start_run(owner_api, monkeypatch, Sleeper, max_models=2)
     while time.time() - started < SLEEP_SECS - 1:
         experiment = Experiment.objects.get(pk=experiment_id)
         if experiment.status == "failed":
@@ -67,23 +80,8 @@ class Slow(BaseEstimator):
         return np.full(len(X), self.mean_)
 
 
-def test_stop_ends_the_run_at_once_keeping_the_models_so_far(owner_api, settings, monkeypatch):
-    monkeypatch.setattr("webapp.core.services.enqueue_experiment", lambda pk, countdown=0: None)
-    monkeypatch.setitem(FAMILIES, "GLM", dataclasses.replace(FAMILIES["GLM"], make_model=lambda ctx, c: Slow()))
-    content = synthetic("regression", n=80).to_csv(index=False).encode()
-    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
-    body = {"dataset": dataset_id, "target": "y", "max_models": 3, "nfolds": 2, "include_algos": ["GBM", "GLM"]}
-    experiment_id = owner_api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
-    outcome = []
-
-    def work():
-        try:
-            outcome.append(runs.run_experiment(experiment_id, "test"))
-        finally:
-            connection.close()
-
-    run = threading.Thread(target=work)
-    run.start()
+def test_stop_ends_the_run_at_once_keeping_the_models_so_far(owner_api, monkeypatch):
+    experiment_id, run, outcome = start_run(owner_api, monkeypatch, Slow, max_models=3)
     while Experiment.objects.get(pk=experiment_id).current_model != "GLM_1":  # GBM_1 done, the slow one going
         time.sleep(0.1)
     owner_api.post(f"/api/experiments/{experiment_id}/cancel/")
