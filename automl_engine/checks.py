@@ -52,10 +52,14 @@ def data_warnings(X: pd.DataFrame, y: np.ndarray, task: str, classes, seed: int 
     if task != "regression":
         counts = np.bincount(y.astype(int), minlength=len(classes))
         share = counts / counts.sum()
-        rare = [f"'{classes[i]}' ({100 * share[i]:.1f}%)" for i in range(len(classes)) if share[i] < RARE_CLASS_SHARE]
+        total = int(counts.sum())
+        rare = [f"'{classes[i]}' ({counts[i]:,} of {total:,} rows)" for i in range(len(classes))
+                if share[i] < RARE_CLASS_SHARE]
         if rare:
-            out.append("Imbalanced classes: " + ", ".join(rare) + " are rare, so the models see few examples "
-                       "of them. Judge the models by AUC / mean per-class error rather than accuracy.")
+            out.append("Imbalanced classes: " + ", ".join(rare) + (" is" if len(rare) == 1 else " are")
+                       + " rare, so the models see few examples of them and may seldom predict them. Judge the "
+                       "models by how well they rank or separate the classes (AUC, mean per-class error) rather "
+                       "than by the share they get right.")
     try:
         out.extend(leakage(X, y, task, seed))
     except Exception:  # a warning check must never stop a run

@@ -13,7 +13,7 @@ from django.test import Client
 
 from webapp.core import runs
 from webapp.core.models import Dataset, Experiment, ModelResult
-from tests.helpers import synthetic
+from tests.helpers import DATA, synthetic
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +296,32 @@ def test_a_model_the_run_did_not_explain_gets_its_charts_when_first_opened(owner
     # the out-of-fold predictions were kept with the model: the same curves as the run drew
     assert kept["roc"][0]["auc"] == pytest.approx(stored["roc"][0]["auc"], abs=1e-6)
     assert other.model_id in Experiment.objects.get(pk=experiment.pk).explanation["importance_heatmap"]["models"]
+
+
+def test_scoring_the_training_rows_says_the_predictions_flatter_the_model(owner_client):
+    experiment = finished(owner_client, "binary", n=150)
+    training = synthetic("binary", n=150)  # the rows the model was trained on
+    new = synthetic("binary", n=40, seed=3)
+    url = f"/experiments/{experiment.pk}/predict/"
+
+    def notes(frame) -> str:
+        response = owner_client.post(url, {"model": experiment.leader_model_id, "file": SimpleUploadedFile(
+            "rows.csv", frame.to_csv(index=False).encode(), "text/csv")})
+        return unescape(response.content.decode())
+
+    html = notes(pd.concat([training.head(30), new.head(10)]))
+    assert "30 of these 40 rows (75%) are rows the model was trained on (rows 1, 2, 3, 4, 5…)" in html
+    assert "use its cross-validated score (AUC " in html
+    assert "rows the model was trained on" not in notes(new)
+
+
+def test_the_suggested_target_comes_with_its_reason(owner_client):
+    titanic = pd.read_csv(DATA / "titanic.csv")
+    dataset = upload_page(owner_client, titanic)
+    html = unescape(owner_client.get(f"/datasets/{dataset.pk}/").content.decode())
+    assert "Suggested: Survived, because its name is the kind of thing people predict" in html.replace(
+        "<strong>", "").replace("</strong>", "")
+    assert re.search(r'<option value="Survived" selected>', html)
+    plain = upload_page(owner_client, synthetic("regression", n=60).rename(columns={"y": "amount"}))
+    html = unescape(owner_client.get(f"/datasets/{plain.pk}/").content.decode())
+    assert "it is the last column" in html

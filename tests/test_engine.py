@@ -178,4 +178,4 @@ def test_rare_classes_and_few_rows_are_warned_about():
     seen = []
     AutoML(max_models=1, nfolds=2, callback=seen.append).fit(frame, "y")
     text = " ".join(seen[0].warnings)
-    assert "Only 80 rows" in text and "Imbalanced classes: 'rare'" in text
+    assert "Only 80 rows" in text and "Imbalanced classes: 'rare' (3 of 80 rows) is rare" in text

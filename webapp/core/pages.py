@@ -32,12 +32,26 @@ def _missing_share(column: dict, n_rows: int) -> float:
     return column["missing"] / n_rows if n_rows else 0.0
 
 
-def _initial_target(dataset, requested: str | None) -> str | None:
-    names = [c["name"] for c in dataset.columns]
-    if requested in names:
-        return requested
+TARGET_WORDS = {"target", "label", "class", "outcome", "y", "response", "result", "churn", "survived", "default",
+                "price", "quality", "species", "diagnosis", "fraud", "sales", "salary", "income", "status"}
+
+
+def suggest_target(dataset) -> tuple[str | None, str]:
+    """A likely column to predict, and why: one named as targets usually are, else the last usable one."""
     usable = [c["name"] for c in dataset.columns if (c.get("as_target") or {}).get("task")]
-    return (usable or names or [None])[-1]
+    named = [n for n in usable if n.strip().lower().replace(" ", "_") in TARGET_WORDS]
+    if named:
+        return named[-1], "its name is the kind of thing people predict"
+    if usable:
+        return usable[-1], "it is the last column, where tables usually keep the value to predict"
+    names = [c["name"] for c in dataset.columns]
+    return (names[-1] if names else None), ""
+
+
+def _initial_target(dataset, requested: str | None) -> str | None:
+    if requested in {c["name"] for c in dataset.columns}:
+        return requested
+    return suggest_target(dataset)[0]
 
 
 def _experiment_form(request, dataset):
@@ -55,7 +69,9 @@ def _experiment_form(request, dataset):
 
 
 def _form_context(dataset, form) -> dict:
-    return {"form": form, "target_choices": profiling.target_choices(dataset), "task_names": TASK_NAMES}
+    suggested, why = suggest_target(dataset)
+    return {"form": form, "target_choices": profiling.target_choices(dataset), "task_names": TASK_NAMES,
+            "suggested_target": suggested, "suggested_why": why}
 
 
 @login_required

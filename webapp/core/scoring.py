@@ -19,7 +19,7 @@ from automl_engine import DataError, read_csv
 
 from . import drift, profiling, services
 from .models import Experiment, ModelResult
-from .wording import number, percent, plain_error
+from .wording import metric_name, number, percent, plain_error
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
@@ -27,6 +27,8 @@ MAX_KNOWN_VALUES = 5000
 SHOWN_VALUES = 5
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 KINDS = ("predictions", "with-input")
+TRAINING_ROWS_SHARE = 0.2  # scored rows found among the training rows: from this share on, say so
+MAX_TRAINING_ROWS_COMPARED = 2_000_000
 
 
 @dataclass
@@ -144,6 +146,32 @@ def importance_of(result: ModelResult) -> dict:
     return {r["feature"]: r["importance"] for r in (result.explanation or {}).get("variable_importance") or []}
 
 
+def _row_hashes(frame: pd.DataFrame, features: list[str]) -> np.ndarray:
+    present = [f for f in features if f in frame.columns]
+    return pd.util.hash_pandas_object(frame[present].astype(str), index=False).to_numpy()
+
+
+def training_rows_note(experiment: Experiment, result: ModelResult, model, frame: pd.DataFrame) -> list[str]:
+    """When many of the scored rows are rows the model trained on, its predictions for them flatter it."""
+    try:
+        training = profiling.load_frame(experiment.dataset)
+    except (DataError, OSError):
+        return []
+    if len(training) > MAX_TRAINING_ROWS_COMPARED or not set(model.features) <= set(frame.columns):
+        return []
+    seen = np.isin(_row_hashes(frame, model.features), _row_hashes(training, model.features))
+    share = float(seen.mean()) if len(seen) else 0.0
+    if share < TRAINING_ROWS_SHARE:
+        return []
+    metric = experiment.sort_metric
+    value = (result.metrics or {}).get(metric)
+    score = f" ({metric_name(metric)} {number(value, 4)})" if value is not None else ""
+    first = ", ".join(str(i + 1) for i in np.flatnonzero(seen)[:5])
+    return [f"{int(seen.sum()):,} of these {len(seen):,} rows ({percent(share)}) are rows the model was trained on "
+            f"(rows {first}{'…' if seen.sum() > 5 else ''}): its predictions for them look better than they will "
+            f"for new rows. To judge the model, use its cross-validated score{score}."]
+
+
 def _summary(frame: pd.DataFrame, preds: pd.DataFrame, model) -> list[str]:
     """When the file has the target column, how the predictions compare with it."""
     target = model.target
@@ -222,7 +250,8 @@ def score(experiment: Experiment, result: ModelResult, content: bytes) -> Scored
     _store(experiment, token, frame, preds)
     columns, rows = _preview(frame, preds, model)
     return Scored(token=token, n_rows=len(preds), columns=columns, rows=rows,
-                  notes=column_notes(frame, model, known, importance_of(result)),
+                  notes=training_rows_note(experiment, result, model, frame)
+                  + column_notes(frame, model, known, importance_of(result)),
                   summary=_summary(frame, preds, model), drift=drift_of(experiment, model, frame))
 
 
