@@ -40,6 +40,8 @@ urlpatterns = [
     path("api/experiments/<int:pk>/predict/", api.predict, name="api-predict"),
     path("api/experiments/<int:pk>/models/<str:model_id>/predict/", api.model_predict, name="api-model-predict"),
     path("api/experiments/<int:pk>/models/<str:model_id>/export/", api.model_export, name="api-model-export"),
+    path("api/schema/", api.schema, name="api-schema"),
+    path("api/docs/", api.docs, name="api-docs"),
     path("api/tokens/", api.tokens, name="api-tokens"),
     path("api/tokens/<int:pk>/revoke/", api.token_revoke, name="api-token-revoke"),
     path("admin/", admin.site.urls),

@@ -7,26 +7,30 @@ import json
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
-from . import compare, continuation, deletion, json_scoring, receipts, services
+from . import compare, continuation, deletion, json_scoring, openapi, receipts, services
 from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user,
                      get_token_for_user)
 from .csvsafe import header_safe, spreadsheet_safe
+from .options import TASKS
 from .recovery import reap_stale
 from .status import experiment_payload
 from .uploads import upload_error
 from .views import model_file_response
-
-TASKS = ("auto", "regression", "binary", "multiclass")
 
 
 def error(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def api_view(methods):
-    """Authenticate (token or session), restrict methods, and turn known errors into JSON."""
+def api_view(methods, body: dict | None = None):
+    """Authenticate (token or session), restrict methods, and turn known errors into JSON.
+
+    ``body`` names, per method, the request body the view reads (a key of ``openapi.BODIES``): the API's
+    OpenAPI schema is built from these and the URL patterns, so the documentation follows the code."""
     def decorate(view):
         @csrf_exempt
         @functools.wraps(view)
@@ -51,6 +55,7 @@ def api_view(methods):
             except (MultiPartParserError, BadRequest, SuspiciousOperation):
                 return error("The request could not be read: send a multipart form with the file in the field "
                              "'file', or a JSON object.", 400)
+        wrapper.api_methods, wrapper.api_bodies = tuple(methods), dict(body or {})
         return wrapper
     return decorate
 
@@ -90,8 +95,9 @@ def _json_body(request) -> dict:
     return body
 
 
-@api_view(["GET", "POST"])
+@api_view(["GET", "POST"], body={"POST": "dataset"})
 def datasets(request):
+    """Your datasets (GET), or a new one from a CSV file or a link (POST)."""
     if request.method == "GET":
         return JsonResponse({"datasets": [d.to_api() for d in request.user.datasets.all()[:200]]})
     upload = request.FILES.get("file")
@@ -109,6 +115,7 @@ def datasets(request):
 
 @api_view(["GET", "DELETE"])
 def dataset_detail(request, pk):
+    """One dataset with its columns (GET); DELETE removes it with its experiments and files."""
     dataset = get_dataset_for_user(request.user, pk)
     if request.method == "DELETE":
         deletion.delete_dataset(dataset)
@@ -116,8 +123,9 @@ def dataset_detail(request, pk):
     return JsonResponse(dataset.to_api(detail=True))
 
 
-@api_view(["GET", "POST"])
+@api_view(["GET", "POST"], body={"POST": "experiment"})
 def experiments(request):
+    """Your experiments (GET), or a new one (POST): it is queued and trained by a worker."""
     if request.method == "GET":
         reap_stale(request.user.experiments.all())
         rows = [{"id": e.pk, "name": str(e), "dataset": e.dataset_id, "target": e.target, "status": e.status,
@@ -162,16 +170,18 @@ def compare_experiments(request):
 
 @api_view(["GET"])
 def experiment_receipt(request, pk):
+    """What the run used: data hash, every setting, validation, library versions, machine, times."""
     return JsonResponse(receipts.receipt(get_experiment_for_user(request.user, pk)))
 
 
 @api_view(["POST"])
 def experiment_rerun(request, pk):
+    """A new experiment with exactly this one's settings, on the same dataset."""
     again = receipts.run_again(get_experiment_for_user(request.user, pk), request.user)
     return JsonResponse({"id": again.pk, "status": again.status}, status=201)
 
 
-@api_view(["POST"])
+@api_view(["POST"], body={"POST": "budget"})
 def experiment_continue(request, pk):
     """The search goes on from where it stopped, with a budget of its own: same folds, models kept."""
     experiment = get_experiment_for_user(request.user, pk)
@@ -182,7 +192,7 @@ def experiment_continue(request, pk):
                          "continued": len(experiment.options.get("continued") or [])}, status=202)
 
 
-@api_view(["POST"])
+@api_view(["POST"], body={"POST": "experiment"})
 def experiment_estimate(request):
     """The pre-flight estimate: expected models, seconds per model, peak memory, validation and a
     warning when the budget is too small for this table. Creates nothing."""
@@ -192,6 +202,7 @@ def experiment_estimate(request):
 
 @api_view(["GET", "DELETE"])
 def experiment_detail(request, pk):
+    """The experiment's state, leaderboard and events (GET); DELETE removes it with its models."""
     experiment = get_experiment_for_user(request.user, pk)
     if request.method == "DELETE":
         deletion.delete_experiment(experiment)
@@ -201,6 +212,7 @@ def experiment_detail(request, pk):
 
 @api_view(["POST"])
 def experiment_cancel(request, pk):
+    """Stop the run: it ends at once, keeping the models trained so far."""
     experiment = get_experiment_for_user(request.user, pk)
     if not experiment.is_finished:
         services.cancel_experiment(experiment)
@@ -210,6 +222,7 @@ def experiment_cancel(request, pk):
 
 @api_view(["GET"])
 def leader_download(request, pk):
+    """The best model's file (load it with automl_engine.load_model)."""
     experiment = get_experiment_for_user(request.user, pk)
     if not experiment.leader_model_id:
         return error("This experiment has no leader yet: wait until it finishes.", 409)
@@ -218,11 +231,13 @@ def leader_download(request, pk):
 
 @api_view(["GET"])
 def model_download(request, pk, model_id):
+    """One model's file (load it with automl_engine.load_model)."""
     return model_file_response(get_result_for_user(request.user, pk, model_id))
 
 
-@api_view(["POST"])
+@api_view(["POST"], body={"POST": "score_file"})
 def predict(request, pk):
+    """Score a CSV file with the best model (or the one named in 'model'): the predictions as CSV."""
     experiment = get_experiment_for_user(request.user, pk)
     model_id = request.POST.get("model") or experiment.leader_model_id
     if not model_id:
@@ -239,7 +254,7 @@ def predict(request, pk):
     return response
 
 
-@api_view(["POST"])
+@api_view(["POST"], body={"POST": "rows"})
 def model_predict(request, pk, model_id):
     """Score JSON rows with one model: predictions, class probabilities and notes, as JSON."""
     experiment = get_experiment_for_user(request.user, pk)
@@ -264,7 +279,7 @@ def _token_row(token) -> dict:
             "can_create_tokens": token.can_create_tokens}
 
 
-@api_view(["GET", "POST"])
+@api_view(["GET", "POST"], body={"POST": "token"})
 def tokens(request):
     """Your API tokens (GET), or a new one (POST): its key is in the answer, and only there."""
     if request.method == "GET":
@@ -280,7 +295,41 @@ def tokens(request):
 
 @api_view(["POST"])
 def token_revoke(request, pk):
+    """Revoke a token: it stops working at once."""
     token = get_token_for_user(request.user, pk)
     services.revoke_token(token)
     token.refresh_from_db()
     return JsonResponse(_token_row(token))
+
+
+@require_GET
+def schema(request):
+    """The API described as OpenAPI 3 (built from the routes and the request schemas; no login needed)."""
+    return JsonResponse(openapi.spec(), json_dumps_params={"indent": 1})
+
+
+@require_GET
+def docs(request):
+    """The API's documentation, readable in a browser, from the same OpenAPI description."""
+    operations = []
+    for path, methods in openapi.spec()["paths"].items():
+        for method, op in methods.items():
+            fields = []
+            for content_type, content in (op.get("requestBody") or {}).get("content", {}).items():
+                for name, prop in (content["schema"].get("properties") or {}).items():
+                    fields.append({"name": name, "content_type": content_type, "type": prop.get("type", ""),
+                                   "required": name in content["schema"].get("required", []),
+                                   "allowed": _allowed(prop), "description": prop.get("description", "")})
+            operations.append({"method": method.upper(), "path": path, "summary": op["summary"], "fields": fields,
+                               "status": next(iter(op["responses"]))})
+    return render(request, "api_docs.html", {"operations": operations})
+
+
+def _allowed(prop: dict) -> str:
+    if "enum" in prop:
+        return ", ".join(map(str, prop["enum"]))
+    if prop.get("items", {}).get("enum"):
+        return "list of: " + ", ".join(prop["items"]["enum"])
+    if "minimum" in prop or "maximum" in prop:
+        return f"{prop.get('minimum', '')} to {prop.get('maximum', '')}"
+    return ""

@@ -21,6 +21,26 @@ ALGOS = ("GLM", "DRF", "GBM", "XRT", "DeepLearning", ENSEMBLE_ALGO)
 SORT_METRICS = sorted({m for cols in COLUMNS.values() for m in cols})
 MAX_MODELS = 500
 MAX_TEST_SPLIT = 0.5
+TASKS = ("auto", "regression", "binary", "multiclass")
+
+
+def limits() -> dict[str, tuple[int, int]]:
+    """The range of each whole-number setting: what ``parse`` accepts and what the API schema states."""
+    return {"max_models": (1, MAX_MODELS), "max_runtime_secs": (5, settings.MAX_RUNTIME_SECS_LIMIT),
+            "nfolds": (0, 10), "seed": (0, 2**31 - 1)}
+
+
+# What each setting means, for the API's description (the OpenAPI schema is built from these).
+DESCRIPTIONS = {
+    "max_models": "How many models to train (stacked ensembles not counted). With a seed, the run repeats exactly.",
+    "max_runtime_secs": "Time budget for the whole run, in seconds (default 60 when max_models is not given either).",
+    "nfolds": "Cross-validation folds; 0 scores on one holdout instead.",
+    "seed": "Random seed for the folds and the search.",
+    "sort_metric": "How to rank the models; default RMSE, AUC or log loss by task.",
+    "include_algos": "Only these algorithm families.",
+    "exclude_algos": "Leave these algorithm families out (at least one besides StackedEnsemble must remain).",
+    "test_split": f"Share of rows kept aside for a final test score, 0 to {MAX_TEST_SPLIT}.",
+}
 
 
 class OptionError(ValueError):
@@ -56,8 +76,9 @@ def _algos(raw: dict, key: str) -> Optional[list[str]]:
 
 def budget(raw: dict) -> tuple[Optional[int], Optional[int]]:
     """(max_models, max_runtime_secs) as sent, checked: a new experiment's budget or a continuation's."""
-    return (_whole(raw, "max_models", 1, MAX_MODELS),
-            _whole(raw, "max_runtime_secs", 5, settings.MAX_RUNTIME_SECS_LIMIT))
+    bounds = limits()
+    return (_whole(raw, "max_models", *bounds["max_models"]),
+            _whole(raw, "max_runtime_secs", *bounds["max_runtime_secs"]))
 
 
 @dataclass(frozen=True)
@@ -77,7 +98,8 @@ class ExperimentOptions:
         max_models, max_runtime_secs = budget(raw)
         if max_models is None and max_runtime_secs is None:
             max_runtime_secs = settings.DEFAULT_MAX_RUNTIME_SECS
-        nfolds = _whole(raw, "nfolds", 0, 10)
+        bounds = limits()
+        nfolds = _whole(raw, "nfolds", *bounds["nfolds"])
         if nfolds == 1:
             raise OptionError("'nfolds' must be 0 (a single holdout) or at least 2.")
         sort_metric = raw.get("sort_metric") or None
@@ -93,7 +115,7 @@ class ExperimentOptions:
         if not [a for a in chosen if a != ENSEMBLE_ALGO]:
             raise OptionError("Keep at least one algorithm besides stacked ensembles.")
         return cls(max_models=max_models, max_runtime_secs=max_runtime_secs,
-                   nfolds=5 if nfolds is None else nfolds, seed=_whole(raw, "seed", 0, 2**31 - 1) or 1,
+                   nfolds=5 if nfolds is None else nfolds, seed=_whole(raw, "seed", *bounds["seed"]) or 1,
                    sort_metric=sort_metric, include_algos=include, exclude_algos=exclude,
                    test_split=float(test_split))
 
