@@ -8,9 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import itertools
 import re
 from collections import Counter
-from typing import BinaryIO, Union
+from typing import BinaryIO, Iterator, Union
 
 import pandas as pd
 
@@ -35,19 +36,22 @@ def _read_bytes(source: Source) -> bytes:
         return fh.read()
 
 
-def decode_text(raw: bytes) -> str:
-    """Decode bytes as text, honouring BOMs; UTF-8 first, then a detected or Latin-1 fallback."""
+def detect_encoding(raw: bytes, whole: bool = True) -> str:
+    """The text encoding of these bytes: BOMs honoured; UTF-8 first, then a detected or Latin-1 fallback.
+
+    ``whole``: the bytes are the whole file (else a sample, whose last character may be cut)."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="replace")
+        return "utf-8-sig"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+        return "utf-16"
     if len(raw) > 3 and raw[1:2] == b"\x00" and raw[3:4] == b"\x00":
-        return raw.decode("utf-16-le", errors="replace")
+        return "utf-16-le"
     if b"\x00" in raw[:4096]:
         raise DataError("This file looks like a binary file, not a CSV table. "
                         "Export your data as CSV (comma or semicolon separated text) and upload that.")
     try:
-        return raw.decode("utf-8")
+        (raw if whole else raw[: max(0, len(raw) - 3)]).decode("utf-8")
+        return "utf-8"
     except UnicodeDecodeError:
         pass
     try:
@@ -55,10 +59,16 @@ def decode_text(raw: bytes) -> str:
 
         best = from_bytes(raw[:200_000]).best()
         if best is not None and best.encoding:
-            return raw.decode(best.encoding, errors="replace")
+            return best.encoding
     except Exception:  # pragma: no cover - detection is best effort
         pass
-    return raw.decode("latin-1")
+    return "latin-1"
+
+
+def decode_text(raw: bytes) -> str:
+    """Decode bytes as text (see detect_encoding)."""
+    encoding = detect_encoding(raw)
+    return raw.decode(encoding) if encoding in ("utf-8", "utf-16") else raw.decode(encoding, errors="replace")
 
 
 def _sample_lines(text: str) -> list[str]:
@@ -120,6 +130,47 @@ def has_header(rows: list[list[str]]) -> bool:
     return True
 
 
+def _dialect(text: str) -> tuple[str, str, str | None, bool]:
+    """(delimiter, decimal mark, thousands separator, has a header) from the text's first lines."""
+    lines = _sample_lines(text)
+    if not lines:
+        raise DataError("The file has no data, only blank lines. Upload a CSV file with a header row and rows of data.")
+    delim = sniff_delimiter(lines)
+    sample_rows = list(csv.reader(lines, delimiter=delim))
+    decimal, thousands = _detect_number_format(sample_rows)
+    return delim, decimal, thousands, has_header(sample_rows)
+
+
+def read_csv_chunks(path, chunk_rows: int = 50_000, sample_bytes: int = 256 * 1024) -> tuple[list[str], Iterator]:
+    """A large CSV file of unknown dialect, read in chunks of rows (memory stays flat): (columns, chunks).
+
+    The dialect (encoding, delimiter, decimal mark, header) is found on the first ``sample_bytes``, as
+    ``read_csv`` finds it on the whole file."""
+    with open(path, "rb") as fh:
+        head = fh.read(sample_bytes)
+    if not head.strip():
+        raise DataError("The file is empty. Upload a CSV file with a header row and at least a few rows of data.")
+    encoding = detect_encoding(head, whole=False)
+    delim, decimal, thousands, header = _dialect(head.decode(encoding, errors="ignore"))
+    try:
+        reader = pd.read_csv(path, sep=delim, decimal=decimal, thousands=thousands, header=0 if header else None,
+                             skip_blank_lines=True, low_memory=False, skipinitialspace=True, encoding=encoding,
+                             encoding_errors="replace", chunksize=chunk_rows)
+        first = next(reader)
+    except StopIteration:
+        raise DataError("The file has a header but no rows of data.")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
+        raise DataError(f"This file could not be read as a table: {exc}") from exc
+    columns = [str(c).strip() for c in first.columns] if header else [f"column_{i + 1}" for i in range(first.shape[1])]
+
+    def chunks():
+        for chunk in itertools.chain([first], reader):
+            chunk.columns = columns
+            yield chunk.dropna(how="all")
+
+    return columns, chunks()
+
+
 def read_csv(source: Source, *, max_rows: int | None = None) -> pd.DataFrame:
     """Read a CSV file of unknown dialect into a DataFrame."""
     raw = _read_bytes(source)
@@ -128,13 +179,7 @@ def read_csv(source: Source, *, max_rows: int | None = None) -> pd.DataFrame:
     text = decode_text(raw)
     if "\x00" in text:
         raise DataError("This file contains binary data, not a CSV table. Export it as CSV text and try again.")
-    lines = _sample_lines(text)
-    if not lines:
-        raise DataError("The file has no data, only blank lines. Upload a CSV file with a header row and rows of data.")
-    delim = sniff_delimiter(lines)
-    sample_rows = list(csv.reader(lines, delimiter=delim))
-    decimal, thousands = _detect_number_format(sample_rows)
-    header = has_header(sample_rows)
+    delim, decimal, thousands, header = _dialect(text)
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=delim, decimal=decimal, thousands=thousands,

@@ -53,3 +53,16 @@ def test_a_small_experiment_runs_in_the_worker_and_its_leader_predicts(owner_api
     assert scored.status_code == 200
     api_preds = pd.read_csv(io.BytesIO(scored.content))
     np.testing.assert_allclose(api_preds["predict"], preds["predict"], rtol=1e-9)
+
+    # A file over the batch threshold is scored by the worker in the background: 202, a job to poll, its CSV.
+    from django.conf import settings
+
+    settings.BATCH_SCORING_ROWS = 50
+    job = owner_api.post(f"{url}predict/", {"file": SimpleUploadedFile(
+        "many.csv", (DATA / "wine_quality_test.csv").read_bytes(), "text/csv")})
+    assert job.status_code == 202 and job.json()["status"] == "queued"
+    done = wait_for(lambda: (lambda b: b if b["status"] in ("succeeded", "failed") else None)(
+        owner_api.get(job.json()["url"]).json()), timeout=120, message="the scoring job to finish")
+    assert done["status"] == "succeeded" and done["rows"] == len(test) and done["progress"] == 1.0
+    batch_preds = pd.read_csv(io.BytesIO(b"".join(owner_api.get(done["csv_url"]).streaming_content)))
+    np.testing.assert_allclose(batch_preds["predict"], preds["predict"], rtol=1e-9)

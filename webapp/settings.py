@@ -165,6 +165,8 @@ STORAGES = {
 
 # Upload and import limits.
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 100)
+# A file to score with more rows than this is scored in the background, in chunks, with progress.
+BATCH_SCORING_ROWS = env_int("BATCH_SCORING_ROWS", 50_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 URL_IMPORT_TIMEOUT = env_int("URL_IMPORT_TIMEOUT", 20)

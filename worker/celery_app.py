@@ -9,6 +9,7 @@ from pathlib import Path
 from celery import Celery
 
 RUN_EXPERIMENT = "worker.tasks.run_experiment"
+SCORE_FILE = "worker.tasks.score_file"
 QUEUE = os.environ.get("EXPERIMENT_QUEUE", "experiments")
 
 
@@ -38,7 +39,7 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    task_routes={RUN_EXPERIMENT: {"queue": QUEUE}},
+    task_routes={RUN_EXPERIMENT: {"queue": QUEUE}, SCORE_FILE: {"queue": QUEUE}},
     task_default_queue=QUEUE,
     broker_connection_retry_on_startup=True,
     broker_connection_timeout=3,
@@ -49,6 +50,10 @@ app.conf.update(
 # A broker that is away for a moment is retried briefly; longer, the caller keeps the experiment
 # waiting and a worker's recovery pass sends it later (webapp.core.services.send_experiment).
 PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
+def enqueue_scoring(job_id: int) -> None:
+    app.send_task(SCORE_FILE, args=[job_id], queue=QUEUE, retry=True, retry_policy=PUBLISH_RETRY)
 
 
 def enqueue_experiment(experiment_id: int, countdown: int = 0) -> None:

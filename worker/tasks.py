@@ -19,8 +19,8 @@ from celery import bootsteps  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import InterfaceError, OperationalError, close_old_connections  # noqa: E402
 
-from webapp.core import recovery, runs  # noqa: E402
-from .celery_app import RUN_EXPERIMENT, app  # noqa: E402
+from webapp.core import batch, recovery, runs  # noqa: E402
+from .celery_app import RUN_EXPERIMENT, SCORE_FILE, app  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 def run_experiment(self, experiment_id: int) -> str:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     return runs.run_experiment(experiment_id, worker)
+
+
+@app.task(name=SCORE_FILE, autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, max_retries=5)
+def score_file(job_id: int) -> str:
+    try:
+        return batch.run_job(job_id)
+    finally:
+        close_old_connections()
 
 
 def recover() -> None:

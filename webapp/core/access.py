@@ -1,7 +1,7 @@
 """Ownership helpers: other people's objects answer 404."""
 from django.shortcuts import get_object_or_404
 
-from .models import ApiToken, Dataset, Experiment, ModelResult
+from .models import ApiToken, Dataset, Experiment, ModelResult, PredictionJob
 from .recovery import reap_if_stale
 
 
@@ -23,6 +23,10 @@ def get_result_for_user(user, experiment_pk, model_id) -> ModelResult:
 def get_leader_for_user(user, experiment_pk) -> ModelResult:
     experiment = get_experiment_for_user(user, experiment_pk)
     return get_result_for_user(user, experiment.pk, experiment.leader_model_id or "\0")
+
+
+def get_prediction_job_for_user(user, pk) -> PredictionJob:
+    return get_object_or_404(PredictionJob, pk=pk, owner=user)
 
 
 def get_token_for_user(user, pk) -> ApiToken:

@@ -8,18 +8,19 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOper
 from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from . import compare, continuation, deletion, json_scoring, openapi, receipts, services
-from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user,
-                     get_token_for_user)
+from . import batch, compare, continuation, deletion, json_scoring, openapi, receipts, services
+from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user,
+                     get_prediction_job_for_user, get_result_for_user, get_token_for_user)
 from .csvsafe import header_safe, spreadsheet_safe
 from .options import TASKS
 from .recovery import reap_stale
 from .status import experiment_payload
 from .uploads import upload_error
-from .views import model_file_response
+from .views import model_file_response, prediction_file_response
 
 
 def error(message: str, status: int = 400) -> JsonResponse:
@@ -246,7 +247,11 @@ def predict(request, pk):
     upload = request.FILES.get("file")
     if upload is None:
         return error("Send the CSV file to score in the multipart field 'file'.")
-    preds, problems = services.predict_csv(result, services.read_upload(upload))
+    content = services.read_upload(upload)
+    if batch.is_large(content):  # scored in the background: poll the job, then fetch its CSV
+        job = batch.start_job(request.user, experiment, result, upload.name, content)
+        return JsonResponse({**job.to_api(), "url": reverse("api-prediction", args=[job.pk])}, status=202)
+    preds, problems = services.predict_csv(result, content)
     response = HttpResponse(spreadsheet_safe(preds).to_csv(index=False), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="predictions_{experiment.pk}_{model_id}.csv"'
     if problems["missing"]:
@@ -270,6 +275,18 @@ def model_export(request, pk, model_id):
     from .model_pages import export_response
 
     return export_response(request, pk, model_id)
+
+
+@api_view(["GET"])
+def prediction_job(request, pk):
+    """A background scoring job: status, progress, notes on the file, and the CSV's address when done."""
+    return JsonResponse(get_prediction_job_for_user(request.user, pk).to_api())
+
+
+@api_view(["GET"])
+def prediction_download(request, pk):
+    """The predictions of a finished scoring job, as CSV."""
+    return prediction_file_response(get_prediction_job_for_user(request.user, pk))
 
 
 def _token_row(token) -> dict:

@@ -214,3 +214,50 @@ class ApiToken(models.Model):
     def user_for_key(cls, key: str):
         token = cls.for_key(key)
         return token.user if token else None
+
+
+class PredictionJob(models.Model):
+    """A large file scored in the background, in chunks of rows, with its progress and its result."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prediction_jobs")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="prediction_jobs")
+    model_id = models.CharField(max_length=100)
+    file_name = models.CharField(max_length=255)
+    input_file = models.FileField(upload_to="predictions/", max_length=500)
+    output_file = models.FileField(upload_to="predictions/", max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    n_rows = models.IntegerField(default=0)  # an estimate from the file's lines until it is read
+    rows_done = models.IntegerField(default=0)
+    notes = models.JSONField(default=list)  # what the scoring noticed about the file's columns
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Scoring {self.file_name} with {self.model_id}"
+
+    @property
+    def progress(self) -> float:
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        return round(min(0.99, self.rows_done / self.n_rows), 3) if self.n_rows else 0.0
+
+    def to_api(self) -> dict:
+        from django.urls import reverse
+
+        out = {"id": self.pk, "experiment": self.experiment_id, "model_id": self.model_id, "status": self.status,
+               "progress": self.progress, "rows_done": self.rows_done, "rows": self.n_rows, "notes": self.notes,
+               "error": self.error or None, "created_at": self.created_at.isoformat(),
+               "finished_at": self.finished_at.isoformat() if self.finished_at else None}
+        if self.status == self.Status.SUCCEEDED:
+            out["csv_url"] = reverse("api-prediction-download", args=[self.pk])
+        return out

@@ -5,10 +5,10 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import scoring, services
+from . import batch, scoring, services
 from .access import get_experiment_for_user, get_result_for_user
 from .wording import algo_name
 
@@ -56,7 +56,11 @@ def predict_page(request, pk):
     elif request.method == "POST" and form.is_valid():
         result = get_result_for_user(request.user, pk, form.cleaned_data["model"])
         try:
-            content = services.read_upload(form.cleaned_data["file"])
+            upload = form.cleaned_data["file"]
+            content = services.read_upload(upload)
+            if batch.is_large(content):  # scored in the background, with its progress on a page of its own
+                return redirect("prediction-job", pk=batch.start_job(request.user, experiment, result, upload.name,
+                                                                     content).pk)
             scored = scoring.score(experiment, result, content)
         except services.InputError as exc:
             form.add_error("file", str(exc))

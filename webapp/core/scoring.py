@@ -55,7 +55,7 @@ def read_upload_frame(content: bytes) -> pd.DataFrame:
     return frame
 
 
-def _known_values(experiment: Experiment, model) -> dict:
+def known_values(experiment: Experiment, model) -> dict:
     """Per feature, the values (categories) or range (numbers) seen in the training file; cached."""
     dataset = experiment.dataset
     key = "known:" + hashlib.sha256(f"{dataset.pk}\0{dataset.file.name}\0{sorted(model.features)}".encode()
@@ -236,7 +236,7 @@ def predictions_and_known(experiment: Experiment, result: ModelResult, model, fr
         log.warning("scoring failed for experiment %s model %s", experiment.pk, result.model_id, exc_info=True)
         raise services.InputError(f"The model could not score {what}: " + plain_error(str(exc))) from exc
     try:
-        known = _known_values(experiment, model)
+        known = known_values(experiment, model)
     except (DataError, OSError):
         known = {}
     return preds, known

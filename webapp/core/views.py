@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import continuation, deletion, receipts, services
-from .access import get_dataset_for_user, get_experiment_for_user, get_leader_for_user, get_result_for_user
+from .access import (get_dataset_for_user, get_experiment_for_user, get_leader_for_user,
+                     get_prediction_job_for_user, get_result_for_user)
 from .forms import UploadForm
 from .insights import experiment_context
 from .recovery import reap_stale
@@ -166,6 +167,30 @@ def model_file_response(result) -> FileResponse:
     filename = f"{result.experiment_id}_{result.model_id}.automl"
     return FileResponse(default_storage.open(result.file.name, "rb"), as_attachment=True, filename=filename,
                         content_type="application/octet-stream")
+
+
+def prediction_file_response(job) -> FileResponse | JsonResponse:
+    from django.core.files.storage import default_storage
+
+    if job.status != job.Status.SUCCEEDED or not job.output_file:
+        return JsonResponse({"error": "The predictions are not ready yet: wait until the job has succeeded."},
+                            status=409)
+    return FileResponse(default_storage.open(job.output_file.name, "rb"), as_attachment=True,
+                        filename=f"predictions_{job.experiment_id}_{job.model_id}.csv", content_type="text/csv")
+
+
+@login_required
+@require_GET
+def prediction_job_page(request, pk):
+    """A background scoring job: its progress (the page polls the API), then the download."""
+    job = get_prediction_job_for_user(request.user, pk)
+    return render(request, "prediction_job.html", {"job": job, "experiment": job.experiment})
+
+
+@login_required
+@require_GET
+def prediction_job_download(request, pk):
+    return prediction_file_response(get_prediction_job_for_user(request.user, pk))
 
 
 @login_required
