@@ -252,6 +252,13 @@ def performance(model: TrainedModel, y: np.ndarray, predictions: np.ndarray) -> 
     return {"confusion_matrix": confusion(y.astype(int), predictions, model.classes), "roc": roc, "pr": pr}
 
 
+def explain_rows(n_rows: int, n_features: int, top_features: int = 3) -> int:
+    """About how many rows ``explain_model`` has the model predict: with the model's time per row, what
+    explaining it costs (permutation importance, the SHAP surrogate, partial dependence)."""
+    return (min(n_rows, 500) * (n_features + 1) + min(n_rows, 300) * 2
+            + min(n_rows, 300) * PD_GRID * min(top_features, n_features))
+
+
 def explain_model(model: TrainedModel, frame: pd.DataFrame, y: np.ndarray, predictions: np.ndarray | None = None,
                   top_features: int = 3, seed: int = 0) -> dict:
     """Everything the dashboard shows for one model, as plain data.

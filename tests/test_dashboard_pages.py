@@ -279,6 +279,17 @@ def test_the_budget_keeps_a_reserve_for_explanations_inside_it():
     assert engine_budget(None) is None  # a budget in models: the engine has no clock
 
 
+def test_explaining_models_that_would_overrun_the_budget_waits_until_they_are_opened(owner_client, monkeypatch):
+    # As if each model had to predict a billion rows to be explained: none fits in the run's time.
+    monkeypatch.setattr("webapp.core.explanations.explain_rows", lambda n_rows, n_features: 10**9)
+    experiment = finished(owner_client, "binary", n=150)
+    assert experiment.status == "succeeded" and experiment.leader_model_id
+    assert not experiment.results.exclude(explanation__isnull=True).exists()
+    payload = owner_client.get(f"/experiments/{experiment.pk}/models/{experiment.leader_model_id}/charts.json").json()
+    assert "importance" in {c["key"] for c in payload["charts"]}  # computed when first asked for
+    assert ModelResult.objects.get(experiment=experiment, model_id=experiment.leader_model_id).explanation
+
+
 def test_a_model_the_run_did_not_explain_gets_its_charts_when_first_opened(owner_client):
     experiment = finished(owner_client, "binary", n=200, test_split=20)
     other = experiment.results.exclude(model_id=experiment.leader_model_id).exclude(algo="StackedEnsemble").exclude(

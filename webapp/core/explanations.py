@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from automl_engine import AutoML, read_csv
-from automl_engine.explain import explain_model, importance_heatmap
+from automl_engine.explain import explain_model, explain_rows, importance_heatmap
 
 from .holdout import split_for_test
 from .models import Experiment, ModelResult
@@ -57,6 +57,13 @@ def store_explanations(experiment: Experiment, aml: AutoML, deadline: float | No
             continue
         if model_id != aml.leaderboard[0]["model_id"] and time.time() > deadline:
             break
+        model = aml.get_model(model_id)
+        expected = model.predict_time_per_row_ms / 1000 * explain_rows(len(aml.out_of_fold(model_id)),
+                                                                        len(model.features))
+        if time.time() + expected > deadline:  # it would overrun the budget: explained when first opened
+            log.info("%s not explained in the run (about %.1f s, %.1f s left)", model_id, expected,
+                     deadline - time.time())
+            continue
         Experiment.objects.filter(pk=experiment.pk).update(current_model=f"explaining {model_id}")
         try:
             data = aml.explain(model_id)
