@@ -76,6 +76,7 @@ class AutoML:
         self.failures: list[dict] = []
         self.leaderboard: list[dict] = []
         self.stopped_early = False
+        self._tried: set[str] = set()  # model ids an earlier run of this experiment tried
 
     # -- public API ---------------------------------------------------------------------------
     @property

@@ -28,8 +28,9 @@ from . import drift, services
 from .insights import score_sentences
 from .models import Experiment, ModelResult
 from .status import leaderboard_rows, run_info
-from .wording import TASK_NAMES, algo_name, metric_columns, metric_name, number
+from .wording import algo_name, metric_columns, metric_name, number
 
+TASK_KINDS = {"regression": "a number", "binary": "one of two outcomes", "multiclass": "one of several classes"}
 TOP_DRIVERS = 10
 TOP_MODELS = 5
 SHOWN_CATEGORIES = 12
@@ -77,9 +78,9 @@ def card_context(experiment: Experiment, result: ModelResult, base_url: str = ""
     endpoint = base_url + reverse("api-model-predict", args=[experiment.pk, result.model_id])
     return {
         "experiment": experiment, "result": result, "algo_name": algo_name(result.algo),
-        "task_name": TASK_NAMES.get(experiment.task, experiment.task), "features": model.features,
+        "task_kind": TASK_KINDS.get(experiment.task, experiment.task), "features": model.features,
         "dropped": info["dropped_columns"], "warnings": info["warnings"], "dropped_rows": info["dropped_rows"],
-        "rows_used": info["n_rows"], "validation": info["validation"], "sentences": score_sentences(experiment, result),
+        "rows_used": f"{info['n_rows']:,}" if info["n_rows"] else None, "data_rows": f"{experiment.dataset.n_rows:,}", "validation": info["validation"], "sentences": score_sentences(experiment, result),
         "metric_name": metric_name(metric), "measures": measures, "has_test": bool(result.test_metrics),
         "drivers": _drivers(result), "board": board, "seen": _seen(experiment, model),
         "is_leader": result.model_id == experiment.leader_model_id, "endpoint": endpoint,
