@@ -310,7 +310,7 @@ def receipt_rerun_compare_and_continue(page, base):
     assert page.locator("#compare-leaderboard tbody tr").count() == 2 * len(first)
     assert page.locator("#compare-leaders tbody tr").count() == 2
     assert_charts_drawn(plotted(page, "body"), ["leaders-importance"])
-    shot(page, "08-compare")
+    shot(page, "07b-compare")
 
     page.goto(first_url)
     page.select_option("#continue-minutes", "1")
@@ -323,7 +323,7 @@ def receipt_rerun_compare_and_continue(page, base):
         })).observe(document.getElementById('leaderboard'), {childList: true, subtree: true}); }""")
     page.wait_for_function("document.getElementById('progress-text').textContent.includes('new models done')",
                            timeout=RUN_TIMEOUT)
-    capture(page, ARTIFACTS / "09-continued-running.png")
+    capture(page, ARTIFACTS / "07c-continued-running.png")
     wait_for_status(page, "succeeded")
     page.wait_for_selector("#leader-card")
     assert len(board(page)) > len(first)
@@ -335,7 +335,7 @@ def receipt_rerun_compare_and_continue(page, base):
     assert lags, "no new model was seen arriving on the page"
     print(f"\nrow shown after its model finished: median {sorted(lags)[len(lags) // 2]:.2f} s, "
           f"slowest {max(lags):.2f} s over {len(lags)} models")
-    shot(page, "10-continued")
+    shot(page, "07d-continued")
 
 
 def test_binary_titanic_stopped_early_keeps_its_models_and_explains_them(page, live_server, worker_process):
