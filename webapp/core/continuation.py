@@ -8,7 +8,6 @@ new ones on the same validation, and rebuilds the stacked ensembles over all of 
 """
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,7 +37,7 @@ def can_continue(experiment: Experiment) -> bool:
 
 def continue_experiment(experiment: Experiment, user, *, max_runtime_secs=None, max_models=None) -> Experiment:
     """Queue a new pass of a finished experiment with this budget. InputError when it cannot go on."""
-    from .services import InputError, _check_active_limit, send_experiment
+    from .services import InputError, reserve_active_slot, send_experiment
 
     if max_runtime_secs is None and max_models is None:
         raise InputError("Say how much longer to search: 'max_runtime_secs' (seconds) or 'max_models' (new models).")
@@ -49,8 +48,7 @@ def continue_experiment(experiment: Experiment, user, *, max_runtime_secs=None, 
     if not experiment.events.filter(kind="run_started").exists():
         raise InputError("This experiment never started, so there is nothing to go on from. Run it again instead.")
     with transaction.atomic():
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        _check_active_limit(user)
+        reserve_active_slot(user)
         row = Experiment.objects.select_for_update().get(pk=experiment.pk)
         if row.status not in CONTINUABLE:
             raise InputError("This experiment is already being continued.")

@@ -181,10 +181,7 @@ def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto"
     """Save a new experiment with its settings (checked by ``parse_options``) and send it to the workers."""
     _check_question(dataset, target, task, options.sort_metric or "")
     with transaction.atomic():
-        # The count and the insert in one transaction, with the user's row locked (PostgreSQL; SQLite
-        # runs write transactions one at a time): simultaneous requests cannot pass the limit together.
-        get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
-        _check_active_limit(owner)
+        reserve_active_slot(owner)
         experiment = Experiment.objects.create(
             owner=owner, dataset=dataset, target=target, task=task or "auto", options=options.stored(),
             name=(name or f"Predict {target}")[:255])
@@ -216,6 +213,14 @@ def estimate_experiment(dataset: Dataset, *, target: str, task: str = "auto", op
         return aml.estimate(frame, target)
     except DataError as exc:
         raise InputError(str(exc)) from exc
+
+
+def reserve_active_slot(owner) -> None:
+    """Inside a transaction, before queueing a run: lock the user's row, then check the limit. The count
+    and the insert (or update) that follows are one step (PostgreSQL locks the row; SQLite runs write
+    transactions one at a time), so simultaneous requests cannot pass the limit together."""
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+    _check_active_limit(owner)
 
 
 def _check_active_limit(owner) -> None:
