@@ -1,6 +1,8 @@
 """A model's export (a zip to use it without the app) and its card (one page to read or print)."""
 import io
 import json
+import subprocess
+import sys
 import zipfile
 
 import lightgbm
@@ -36,8 +38,8 @@ def test_the_export_runs_without_the_app(owner_api, other_api, tmp_path):
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content) if response.streaming
                                          else response.content))
     names = set(archive.namelist())
-    assert names == {f"{experiment_id}_{leader}.automl", "requirements.txt", "README.md", "example_row.json",
-                     "example.csv", "model_card.html"}
+    assert names == {f"{experiment_id}_{leader}.automl", "model.onnx", "requirements.txt", "README.md",
+                     "example_row.json", "example.csv", "model_card.html"}
     archive.extractall(tmp_path)
     assert f"lightgbm=={lightgbm.__version__}" in (tmp_path / "requirements.txt").read_text()
     readme = (tmp_path / "README.md").read_text()
@@ -50,6 +52,22 @@ def test_the_export_runs_without_the_app(owner_api, other_api, tmp_path):
                             json.dumps({"rows": [row]}), content_type="application/json").json()
     assert from_file["predict"][0] == answer["predictions"][0]["predict"]  # the same model, in or out of the app
     assert "How good it is" in (tmp_path / "model_card.html").read_text()
+    # the README's ONNX code runs with onnxruntime alone (the engine cannot be imported there)
+    code = readme.split("## ONNX")[1].split("## In Python")[0]
+    code = "\n".join(line[4:] for line in code.splitlines() if line.startswith("    ") and "pip install" not in line)
+    script = code.replace("print(dict(zip(names, session.run(None, feed))))",
+                          "out = dict(zip(names, session.run(None, feed)))\n"
+                          "import json, sys\nassert 'automl_engine' not in sys.modules\n"
+                          "print(json.dumps({'predict': [str(v) for v in out['predict']],"
+                          " 'p': out['probabilities'].tolist()}))")
+    (tmp_path / "run_onnx.py").write_text(script)
+    ran = subprocess.run([sys.executable, "-I", "run_onnx.py"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    onnx_answer = json.loads(ran.stdout)
+    assert onnx_answer["predict"] == [str(from_file["predict"][0])]
+    classes = [str(c) for c in model.classes]
+    assert onnx_answer["p"][0] == pytest.approx([from_file[c][0] for c in classes], rel=1e-5)
 
 
 def test_the_card_says_what_the_model_is_good_for_and_not(owner_api, client, owner, other_user):
@@ -72,3 +90,21 @@ def test_the_card_says_what_the_model_is_good_for_and_not(owner_api, client, own
     client.force_login(other_user)
     assert client.get(f"/experiments/{experiment_id}/models/{leader}/card/").status_code == 404
     assert client.get(f"/experiments/{experiment_id}/models/{leader}/export/").status_code == 404
+
+
+def test_a_model_without_an_onnx_form_says_why_and_keeps_the_python_file(owner_api, monkeypatch):
+    from automl_engine.onnx_export import NotConvertible
+    from webapp.core import model_card
+
+    def refuse(model, frame):
+        raise NotConvertible("the model X has no ONNX form here")
+
+    monkeypatch.setattr(model_card, "checked_onnx", refuse)
+    experiment_id, leader, _ = finished(owner_api)
+    response = owner_api.get(f"/api/experiments/{experiment_id}/models/{leader}/export/")
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = set(archive.namelist())
+    assert "model.onnx" not in names and f"{experiment_id}_{leader}.automl" in names
+    why = archive.read("ONNX_NOT_INCLUDED.txt").decode()
+    assert "the model X has no ONNX form here" in why
+    assert "the model X has no ONNX form here" in archive.read("README.md").decode()

@@ -1,0 +1,110 @@
+"""Every family and both ensembles, written as ONNX, predict what the Python model predicts.
+
+A generated table holds every kind of column the engine reads (numbers with gaps, yes/no, dates
+with gaps, categories with rare and missing values, free text), for each task. The models are
+trained with fixed sizes (max_models), converted, and run with onnxruntime alone on held-out rows
+that also carry values never seen in training.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+onnxruntime = pytest.importorskip("onnxruntime")
+
+from automl_engine import AutoML  # noqa: E402
+from automl_engine.onnx_export import NotConvertible, onnx_inputs, to_onnx  # noqa: E402
+
+WORDS = ["great", "service", "slow", "delivery", "broken", "perfect", "price", "quality", "late", "refund",
+         "the", "parcel", "arrived", "box", "staff", "friendly", "order", "again", "never", "cheap"]
+
+
+def mixed_table(n: int, task: str, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = rng.exponential(2.0, size=n)
+    city = rng.choice(["north", "south", "east", "west", "centre"], size=n, p=[0.3, 0.3, 0.2, 0.15, 0.05])
+    city = city.astype(object)
+    city[rng.random(n) < 0.03] = "rare-" + str(seed)
+    city[rng.random(n) < 0.05] = np.nan
+    member = rng.choice(["yes", "no"], size=n).astype(object)
+    member[rng.random(n) < 0.05] = np.nan
+    when = pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 4 * 365 * 24, size=n), unit="h")
+    when_text = when.strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object)
+    when_text[rng.random(n) < 0.05] = np.nan
+    note = [" ".join(rng.choice(WORDS, size=rng.integers(4, 10))) for _ in range(n)]
+    signal = x1 + 0.5 * np.log1p(x2) + (city == "north") * 1.0 + (member == "yes") * 0.7 \
+        + when.month.to_numpy() / 12 + np.array(["broken" in t for t in note]) * 0.8
+    x1 = x1.copy()
+    x1[rng.random(n) < 0.08] = np.nan
+    frame = pd.DataFrame({"x1": x1, "x2": x2, "city": city, "member": member, "when": when_text, "note": note})
+    noisy = signal + rng.normal(scale=0.5, size=n)
+    if task == "regression":
+        frame["y"] = noisy * 10 + 50
+    elif task == "binary":
+        frame["y"] = np.where(noisy > np.median(noisy), "high", "low")
+    else:
+        frame["y"] = pd.cut(noisy, np.quantile(noisy, [0, 0.3, 0.6, 1.0]), labels=["a", "b", "c"],
+                            include_lowest=True).astype(str)
+    return frame
+
+
+def onnx_predict(model, frame: pd.DataFrame) -> dict:
+    session = onnxruntime.InferenceSession(to_onnx(model).SerializeToString())
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, onnx_inputs(model, frame))))
+
+
+@pytest.fixture(scope="module", params=["regression", "binary", "multiclass"])
+def trained(request):
+    task = request.param
+    train = mixed_table(1500, task, seed=1)
+    aml = AutoML(max_models=7, nfolds=3, seed=3)
+    aml.fit(train, "y")
+    test = mixed_table(400, task, seed=2).drop(columns="y")
+    return task, aml, test
+
+
+def test_every_family_and_ensemble_matches_python(trained):
+    task, aml, test = trained
+    algos = {m.algo for m in aml.models.values()}
+    assert {"GLM", "DRF", "GBM", "XRT", "DeepLearning", "StackedEnsemble"} <= algos
+    kinds = set(next(iter(aml.models.values())).feature_kinds.values())
+    assert kinds == {"numeric", "boolean", "datetime", "categorical", "text"}
+    for model_id, model in aml.models.items():
+        expected = model.predict(test)
+        got = onnx_predict(model, test)
+        if task == "regression":
+            np.testing.assert_allclose(got["predict"], expected["predict"].to_numpy(float), rtol=1e-5, atol=1e-8,
+                                       err_msg=model_id)
+            continue
+        probabilities = expected[[str(c) for c in model.classes]].to_numpy(float)
+        np.testing.assert_allclose(got["probabilities"], probabilities, rtol=1e-5, atol=1e-9, err_msg=model_id)
+        # the same class on every row, except where two classes tie (then either is right)
+        top_two = np.sort(probabilities, axis=1)[:, -2:]
+        clear = top_two[:, 1] - top_two[:, 0] > 1e-9
+        assert clear.mean() > 0.9
+        labels = np.array([str(v) for v in expected["predict"]], dtype=object)
+        assert list(got["predict"][clear]) == list(labels[clear]), model_id
+
+
+def test_inputs_are_the_columns_by_name_with_their_types(trained):
+    task, aml, _ = trained
+    model = aml.leader
+    proto = to_onnx(model)
+    inputs = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input}
+    assert set(inputs) == set(model.features)
+    # 11 is double, 8 is string
+    assert inputs["x1"] == 11 and inputs["when"] == 11 and inputs["city"] == 8 and inputs["note"] == 8
+    outputs = [o.name for o in proto.graph.output]
+    assert outputs == (["predict"] if task == "regression" else ["probabilities", "predict"])
+
+
+def test_an_unknown_part_says_why():
+    from automl_engine.model import TrainedModel
+
+    model = TrainedModel(model_id="X_1", algo="X", task="regression", target="y", features=["a"],
+                         feature_kinds={"a": "numeric"}, estimator=object())
+    with pytest.raises(NotConvertible, match="not a pipeline"):
+        to_onnx(model)
