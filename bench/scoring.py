@@ -5,7 +5,8 @@
 Trains on the wine quality table (tests/data, or --train) for ``--budget`` seconds, then for the
 leader and each of the next best models: the median and 95th percentile time to predict one row
 (a fresh one-row frame each call, as the JSON endpoint does), and rows per second on ``--rows``
-rows (the test file repeated). Prints the figures; asserts nothing.
+rows (the test file repeated); the same through the model's ONNX file and onnxruntime. Prints the
+figures; asserts nothing.
 """
 from __future__ import annotations
 
@@ -17,9 +18,24 @@ import numpy as np
 import pandas as pd
 
 from automl_engine import AutoML
+from automl_engine.onnx_export import NotConvertible, onnx_inputs, to_onnx
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SINGLE_CALLS = 200
+
+
+class OnnxScorer:
+    """The model's ONNX file in an onnxruntime session, scoring a frame like ``model.predict``."""
+
+    def __init__(self, model):
+        import onnxruntime
+
+        self.model = model
+        self.session = onnxruntime.InferenceSession(to_onnx(model).SerializeToString(),
+                                                    providers=["CPUExecutionProvider"])
+
+    def predict(self, frame: pd.DataFrame):
+        return self.session.run(None, onnx_inputs(self.model, frame))
 
 
 def single_row_ms(model, rows: pd.DataFrame) -> tuple[float, float]:
@@ -40,6 +56,11 @@ def rows_per_second(model, rows: pd.DataFrame, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+def figures(model, rows: pd.DataFrame, n: int) -> str:
+    median, p95 = single_row_ms(model, rows)
+    return f"{median:9.1f} ms {p95:7.1f} ms {rows_per_second(model, rows, n):10,.0f}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scoring")
     parser.add_argument("--budget", type=float, default=60)
@@ -52,12 +73,16 @@ def main(argv=None) -> int:
     train, test = pd.read_csv(args.train), pd.read_csv(args.test)
     aml = AutoML(max_runtime_secs=args.budget, seed=1).fit(train, args.target)
     rows = test.drop(columns=[args.target])
-    print(f"{'model':34s} {'one row median':>15s} {'p95':>8s} {'rows/s':>12s}")
+    head = f"{'one row':>12s} {'p95':>10s} {'rows/s':>10s}"
+    print(f"{'':34s} {'Python model':^34s}   {'ONNX, onnxruntime':^34s}")
+    print(f"{'model':34s} {head}   {head}")
     for entry in aml.leaderboard[:args.models]:
         model = aml.get_model(entry["model_id"])
-        median, p95 = single_row_ms(model, rows)
-        rate = rows_per_second(model, rows, args.rows)
-        print(f"{entry['model_id']:34s} {median:12.1f} ms {p95:6.1f} ms {rate:12,.0f}")
+        try:
+            onnx = figures(OnnxScorer(model), rows, args.rows)
+        except NotConvertible as exc:
+            onnx = f"no ONNX form: {exc}"
+        print(f"{entry['model_id']:34s} {figures(model, rows, args.rows)}   {onnx}")
     return 0
 
 

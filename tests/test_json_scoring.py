@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from webapp.core import json_scoring, runs
+from webapp.core.models import ModelResult
 from tests.helpers import synthetic
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,26 @@ def test_rows_get_predictions_probabilities_and_notes(owner_api, other_api):
     assert score(other_api, experiment_id, leader, {"rows": rows}).status_code == 404
 
 
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_small_calls_are_answered_through_onnx_with_the_python_models_answers(owner_api, task):
+    experiment_id, leader = finished(owner_api, task)
+    rows = synthetic(task, n=60, seed=5).drop(columns=["y"])
+    rows.loc[0, "x1"] = None
+    rows.loc[1, "colour"] = "ultraviolet"
+    answer = score(owner_api, experiment_id, leader, {"rows": rows.to_dict(orient="records")}).json()
+    result = ModelResult.objects.get(experiment_id=experiment_id, model_id=leader)
+    loaded = json_scoring.MODELS.get(result)
+    assert loaded.session is not None  # the ONNX form was written, checked and kept loaded
+    python = loaded.model.predict(rows.replace({None: float("nan")}))
+    got = [p["predict"] for p in answer["predictions"]]
+    if task == "regression":
+        assert got == pytest.approx(python["predict"].tolist(), rel=1e-6)
+    else:
+        assert got == python["predict"].tolist()
+        for p, (_, row) in zip(answer["predictions"], python.iterrows()):
+            assert p["probabilities"] == pytest.approx({c: row[c] for c in p["probabilities"]}, rel=1e-5)
+
+
 @pytest.mark.parametrize("body, words", [
     ({}, "Send the rows"), ({"rows": []}, "Send the rows"), ({"rows": [1, 2]}, "Row 1 must be an object"),
     ({"rows": [{"x1": [1, 2]}]}, "single values"), ({"rows": [{"nothing": 1}]}, "None of the columns"),
@@ -72,7 +93,7 @@ def test_too_many_rows_are_sent_to_the_csv_route(owner_api, monkeypatch):
 
 def test_the_model_cache_keeps_a_few_models_and_drops_the_oldest(owner_api, monkeypatch):
     loads = []
-    monkeypatch.setattr(json_scoring.services, "load_result_model", lambda r: loads.append(r.file.name) or object())
+    monkeypatch.setattr(json_scoring, "load", lambda r: loads.append(r.file.name) or object())
 
     class Result:
         def __init__(self, name):
