@@ -126,6 +126,21 @@ def test_a_linear_model_short_of_time_fits_on_a_sample_of_rows():
     assert GLMEstimator(task="binary").fit(X, y).rows_used_ == 20_000  # no deadline: every row
 
 
+def test_a_small_logistic_model_chooses_its_regularisation_by_cross_validation():
+    from automl_engine.families import glm
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4))
+    y = (3 * X[:, 0] - 2 * X[:, 1] + rng.normal(scale=0.3, size=300) > 0).astype(int)  # nearly separable
+    small = GLMEstimator(task="binary").fit(X, y)
+    assert small.tuned_ and small.model_.C_[0] in glm.STRENGTHS
+    assert small.model_.C_[0] > 1.0  # clean data: weaker regularisation than the default wins
+    fixed = GLMEstimator(task="binary", C=1.0).fit(X, y)
+    assert not fixed.tuned_ and fixed.model_.C == 1.0
+    big = rng.normal(size=(glm.TUNE_CELLS // 4 + 1, 4))
+    assert not GLMEstimator(task="binary").fit(big, (big[:, 0] > 0).astype(int)).tuned_  # large: the default
+
+
 def test_a_net_past_its_deadline_stops_within_an_epoch_on_a_large_table(monkeypatch):
     monkeypatch.setattr(deeplearning, "EPOCH_STRETCH_ROWS", 100)
     frame = synthetic("regression", n=1000)

@@ -4,6 +4,11 @@ A linear fit cannot be stopped half-way by the solvers it uses, so the time is b
 ways: on a large table, a fit on a small probe sample tells how long a row costs and the model
 is fitted on as many rows as the time allows (a linear model gains little from the rest); and
 the logistic solver runs in short stretches, checking the clock between them.
+
+How strongly the weights are held back (the regularisation) is chosen from the data, as H2O's
+GLM searches its lambda: ridge regression by leave-one-out over its alphas, and logistic
+regression, on a table small enough for it to take a moment, by 3-fold cross-validated log loss
+over a path of strengths (on larger tables the default strength holds: the data then outweighs it).
 """
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, RidgeCV
+from sklearn.model_selection import StratifiedKFold
 
 from .base import BuildContext, Cost, Family
 
@@ -22,10 +28,13 @@ PROBE_ROWS = 2_000  # rows fitted first, to learn what a row costs on this table
 TIME_SHARE = 0.7  # of the time allowed, what the full fit plans to use (the rest is margin)
 SOLVER_STRETCH = 50  # solver iterations between looks at the clock
 MAX_ITER = 2_000
+STRENGTHS = (0.1, 0.3, 1.0, 3.0, 10.0)  # logistic C values tried (C is 1 / the regularisation strength)
+TUNE_CELLS = 300_000  # up to this many rows x columns, logistic regression chooses its C by cross-validation
+TUNE_FOLDS = 3
 
 
 class GLMEstimator(BaseEstimator):
-    def __init__(self, task="regression", C=1.0, random_state=0, deadline=None):
+    def __init__(self, task="regression", C=None, random_state=0, deadline=None):
         self.task = task
         self.C = C
         self.random_state = random_state
@@ -34,6 +43,8 @@ class GLMEstimator(BaseEstimator):
     def fit(self, X, y):
         X = np.asarray(X, dtype=float)
         y = np.asarray(y)
+        self.tuned_ = self.task != "regression" and self.C is None and X.size <= TUNE_CELLS \
+            and np.unique(y, return_counts=True)[1].min() >= TUNE_FOLDS
         rows = self._rows_in_time(X, y)
         if rows < len(y):
             idx = self._sample(y, rows)
@@ -48,7 +59,14 @@ class GLMEstimator(BaseEstimator):
     def _fit(self, X, y):
         if self.task == "regression":
             return RidgeCV(alphas=ALPHAS).fit(X, y)
-        model = LogisticRegression(C=self.C, max_iter=SOLVER_STRETCH, warm_start=True, random_state=self.random_state)
+        if self.tuned_:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                folds = StratifiedKFold(TUNE_FOLDS, shuffle=True, random_state=self.random_state)
+                return LogisticRegressionCV(Cs=list(STRENGTHS), cv=folds, scoring="neg_log_loss", max_iter=MAX_ITER,
+                                            random_state=self.random_state).fit(X, y)
+        model = LogisticRegression(C=self.C or 1.0, max_iter=SOLVER_STRETCH, warm_start=True,
+                                   random_state=self.random_state)
         done = 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -88,7 +106,7 @@ class GLMEstimator(BaseEstimator):
 
 
 def make_model(ctx: BuildContext, config: dict):
-    return GLMEstimator(task=ctx.task, C=config.get("C", 1.0), random_state=ctx.seed, deadline=ctx.deadline)
+    return GLMEstimator(task=ctx.task, C=config.get("C"), random_state=ctx.seed, deadline=ctx.deadline)
 
 
 FAMILY = Family(key="GLM", label="Linear model", style="linear", make_model=make_model,
