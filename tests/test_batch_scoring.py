@@ -105,3 +105,39 @@ def test_a_million_rows_score_with_flat_memory(owner_api, client, owner, setting
     assert peak < whole_mb * 2**20 / 2  # a chunk at a time, never the whole file
     html = client.get(f"/predictions/{sent[0]}/").content.decode()
     assert 'id="job-download"' in html and "succeeded" in html
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_died_is_started_again_then_failed_with_the_reason(owner_api, settings, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webapp.core import recovery
+
+    sent = []
+    monkeypatch.setattr(batch, "send_job", sent.append)
+    settings.BATCH_SCORING_ROWS = 100
+    experiment_id, _ = experiment_with_a_model(owner_api)
+    rows = synthetic("regression", n=300, seed=6).drop(columns=["y"])
+    response = owner_api.post(f"/api/experiments/{experiment_id}/predict/", {
+        "file": SimpleUploadedFile("rows.csv", rows.to_csv(index=False).encode(), "text/csv")})
+    job_id = response.json()["id"]
+    long_ago = timezone.now() - timedelta(seconds=settings.EXPERIMENT_STALE_SECS + 60)
+    # a worker claimed it, scored some rows and was killed: its beats stopped
+    PredictionJob.objects.filter(pk=job_id).update(status="running", attempts=1, rows_done=100, heartbeat_at=long_ago)
+    assert recovery.recover()["jobs_requeued"] == 1 and sent == [job_id]
+    job = PredictionJob.objects.get(pk=job_id)
+    assert job.status == "queued" and job.rows_done == 0 and not job.error
+    assert batch.recover_lost_jobs() == {"requeued": 0, "failed": 0}  # queued again once, not twice
+    assert batch.run_job(job_id) == "succeeded"  # the next worker scores the whole file
+    job = PredictionJob.objects.get(pk=job_id)
+    assert job.attempts == 2 and job.n_rows == 300 and job.output_file
+    # lost a second time: failed, with what to do about it
+    PredictionJob.objects.filter(pk=job_id).update(status="running", heartbeat_at=long_ago)
+    assert batch.recover_lost_jobs() == {"requeued": 0, "failed": 1}
+    job = PredictionJob.objects.get(pk=job_id)
+    assert job.status == "failed" and "stopped unexpectedly" in job.error and job.finished_at is not None
+    # a job that beats recently is left alone
+    PredictionJob.objects.filter(pk=job_id).update(status="running", heartbeat_at=timezone.now(), attempts=0)
+    assert batch.recover_lost_jobs() == {"requeued": 0, "failed": 0}

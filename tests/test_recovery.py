@@ -218,7 +218,7 @@ def test_an_experiment_the_broker_could_not_take_waits_and_is_sent_by_the_recove
     assert recovery.send_unqueued() == 0
     sent.clear()
     monkeypatch.setattr("worker.celery_app.app.send_task", lambda *a, **k: sent.append(k["args"]))
-    assert recovery.recover() == {"failed": 0, "sent": 1}
+    assert recovery.recover() == {"failed": 0, "sent": 1, "jobs_requeued": 0, "jobs_failed": 0}
     assert sent == [[experiment.pk]] and Experiment.objects.get(pk=experiment.pk).enqueued_at is not None
     assert recovery.send_unqueued() == 0  # sent once, not again
     Experiment.objects.filter(pk=experiment.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))

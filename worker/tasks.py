@@ -44,7 +44,8 @@ def recover() -> None:
     try:
         done = recovery.recover()
         if any(done.values()):
-            log.warning("recovery: %(failed)s lost runs marked failed, %(sent)s experiments sent", done)
+            log.warning("recovery: %(failed)s lost runs marked failed, %(sent)s experiments sent, "
+                        "%(jobs_requeued)s scoring jobs started again, %(jobs_failed)s failed", done)
     except Exception:  # the database or broker may be away; the next pass tries again
         log.warning("recovery pass failed", exc_info=True)
     finally:

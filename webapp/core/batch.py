@@ -12,6 +12,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from automl_engine import DataError
@@ -56,7 +57,7 @@ def send_job(job_id: int) -> None:
 def run_job(job_id: int) -> str:
     """Claim the job (queued -> running), score its file chunk by chunk, store the predictions."""
     claimed = PredictionJob.objects.filter(pk=job_id, status=PredictionJob.Status.QUEUED).update(
-        status=PredictionJob.Status.RUNNING)
+        status=PredictionJob.Status.RUNNING, heartbeat_at=timezone.now(), attempts=F("attempts") + 1, rows_done=0)
     if not claimed:
         return "skipped"
     job = PredictionJob.objects.select_related("experiment").get(pk=job_id)
@@ -97,7 +98,7 @@ def _score(job: PredictionJob) -> int:
                 preds = model.predict(chunk)
                 spreadsheet_safe(preds).to_csv(out, index=False, header=rows == 0)
                 rows += len(preds)
-                PredictionJob.objects.filter(pk=job.pk).update(rows_done=rows)
+                PredictionJob.objects.filter(pk=job.pk).update(rows_done=rows, heartbeat_at=timezone.now())
         if rows == 0:
             raise DataError("The file has a header but no rows of data.")
         with open(target, "rb") as fh:
@@ -105,3 +106,30 @@ def _score(job: PredictionJob) -> int:
                                         File(fh))
     PredictionJob.objects.filter(pk=job.pk).update(output_file=name)
     return rows
+
+
+MAX_ATTEMPTS = 2  # a job whose worker died is started again once; a second loss fails it with the reason
+
+
+def recover_lost_jobs() -> dict:
+    """Running jobs whose worker stopped beating: queued again (their file is kept), or failed after
+    MAX_ATTEMPTS. Returns how many of each."""
+    from .recovery import stale_cutoff
+
+    requeued = failed = 0
+    lost = PredictionJob.objects.filter(status=PredictionJob.Status.RUNNING).exclude(heartbeat_at__gte=stale_cutoff())
+    for job in lost:
+        if job.attempts < MAX_ATTEMPTS:
+            if PredictionJob.objects.filter(pk=job.pk, status=PredictionJob.Status.RUNNING,
+                                            attempts=job.attempts).update(status=PredictionJob.Status.QUEUED,
+                                                                          rows_done=0):
+                log.warning("scoring job %s lost its worker: queued again", job.pk)
+                send_job(job.pk)
+                requeued += 1
+        elif PredictionJob.objects.filter(pk=job.pk, status=PredictionJob.Status.RUNNING).update(
+                status=PredictionJob.Status.FAILED, finished_at=timezone.now(),
+                error="The worker scoring this file stopped unexpectedly, twice. The file may be too large for "
+                      "the worker's memory: try it in smaller parts, or ask the administrator to look at the "
+                      "worker's log."):
+            failed += 1
+    return {"requeued": requeued, "failed": failed}

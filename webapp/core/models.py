@@ -238,6 +238,9 @@ class PredictionJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # touched as each chunk of rows is scored: a running job whose beats stop lost its worker
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)  # times a worker started it (a lost run is started again)
 
     class Meta:
         ordering = ["-created_at"]

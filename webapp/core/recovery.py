@@ -107,5 +107,10 @@ def send_unqueued() -> int:
 
 
 def recover() -> dict:
-    """One recovery pass: stale runs marked failed, unsent or forgotten experiments sent."""
-    return {"failed": reap_stale(), "sent": send_unqueued()}
+    """One recovery pass: stale runs marked failed, unsent or forgotten experiments sent, scoring jobs
+    whose worker died started again."""
+    from .batch import recover_lost_jobs
+
+    jobs = recover_lost_jobs()
+    return {"failed": reap_stale(), "sent": send_unqueued(), "jobs_requeued": jobs["requeued"],
+            "jobs_failed": jobs["failed"]}
