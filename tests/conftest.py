@@ -45,6 +45,29 @@ def worker_process(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _static_files_collected():
+    """The pages name static files by their hashed names, as in production: collect them (with their
+    gzip and brotli copies) into this run's STATIC_ROOT before anything is served."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def live_server(request, _static_files_collected):
+    """pytest-django's live server, with static files served by WhiteNoise as in production (hashed,
+    compressed, cached for a year) rather than by Django's test handler in front of it."""
+    from pytest_django.live_server_helper import LiveServer
+
+    address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = LiveServer(address, start=False)
+    server.thread.static_handler = lambda handler: handler
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _production_services_when_ci():
     """With CI=true the suite must run on PostgreSQL and Redis, never silently on the fallbacks."""
     if SERVICES_REQUIRED:

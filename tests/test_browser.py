@@ -5,6 +5,7 @@ import os
 import shutil
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -384,6 +385,20 @@ def test_binary_titanic_stopped_early_keeps_its_models_and_explains_them(page, l
     shot(page, "09-predict-titanic", reopen=False)
 
 
+def pick_each_shap_class(pg, classes):
+    """The SHAP chart's class picker lists every class; picking one redraws the chart for it."""
+    plot = "document.querySelector('#model-charts [data-chart=shap] .js-plotly-plot')"
+    labels = pg.evaluate(f"{plot}.layout.updatemenus[0].buttons.map(b => b.label)")
+    assert labels == [f"class '{c}'" for c in classes]
+    chart = pg.locator("#model-charts [data-chart=shap] .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    for label in classes[1:]:
+        chart.locator(".updatemenu-header-group").click()
+        chart.locator(".updatemenu-dropdown-button", has_text=f"class '{label}'").click()
+        pg.wait_for_function(f"{plot}.layout.xaxis.title.text.endsWith(\"'{label}'\")")
+    assert chart.locator(".updatemenu-header").text_content() == f"class '{classes[-1]}'"
+
+
 def test_multiclass_cars_with_advanced_settings_and_a_bad_file(page, live_server, worker_process):
     base = live_server.url
     sign_up(page, base, "car-buyer")
@@ -408,6 +423,11 @@ def test_multiclass_cars_with_advanced_settings_and_a_bad_file(page, live_server
     assert charts["roc"]["traces"] == 5  # one curve per class and the guessing line
     labels = page.evaluate("document.querySelector('[data-chart=confusion-matrix] .js-plotly-plot').data[0].x")
     assert sorted(labels) == ["acc", "good", "unacc", "vgood"]
+    pick_each_shap_class(page, ["acc", "good", "unacc", "vgood"])
+    speed = page.locator("#compare [data-chart=accuracy-vs-speed] .js-plotly-plot")
+    ticks = speed.locator(".xtick text").all_text_contents()
+    assert ticks and all(t.endswith(" ms") for t in ticks), ticks
+    assert "GLM_1" in speed.locator(".textpoint text").all_text_contents()  # each dot says which model it is
     shot(page, "11-results-cars")
 
     page.click("#predict-link")
@@ -459,3 +479,48 @@ def test_html_in_column_names_and_values_is_shown_as_text_never_as_a_link(browse
     strict.wait_for_selector("#estimate:not([hidden])", timeout=30_000)
     assert "Expected: about" in strict.locator("#estimate-text").inner_text()
     assert errors == []
+
+
+def test_a_new_visitor_sees_the_rules_and_plain_numbers_and_a_wide_table_says_it_scrolls(page, live_server, tmp_path):
+    base = live_server.url
+    static = {}
+    page.on("response", lambda r: static.update({r.url: r}) if "/static/" in r.url else None)
+    page.goto(f"{base}/signup/")
+    rules = page.locator("#id_password1_helptext")  # before anything is submitted
+    assert rules.is_visible() and page.locator(".error").count() == 0
+    for rule in ("at least 8 characters", "commonly used password", "entirely numeric"):
+        assert rule in rules.inner_text()
+    shot(page, "00-signup")
+    sign_up(page, base, "newcomer")
+    assert not any("plotly" in url for url in static)  # no chart on these pages: no chart library
+
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame({f"measurement_{i:02d}": rng.normal(size=1500).round(3) for i in range(24)})
+    path = tmp_path / "wide.csv"
+    wide.to_csv(path, index=False)
+    upload(page, path)
+    assert "1,500 rows · 24 columns" in page.locator("h1 + p").inner_text()
+    hint = page.locator("#preview-hint")
+    hint.wait_for(state="visible")
+    assert "all 24 columns" in hint.inner_text()
+    box = "document.getElementById('preview').parentElement"
+    assert page.evaluate(f"{box}.className") == "scroll more-right"  # faded where more columns are
+    page.evaluate(f"{box}.scrollLeft = {box}.scrollWidth")
+    page.wait_for_function(f"{box}.className === 'scroll more-left'")
+    page.evaluate(f"{box}.scrollLeft = 0")
+    plotly = [r for url, r in static.items() if "/vendor/plotly/plotly.min." in url]
+    assert plotly, "the dataset page draws charts with plotly.js"
+    headers = plotly[0].all_headers()
+    assert headers["content-encoding"] in ("br", "gzip") and "immutable" in headers["cache-control"]
+    shot(page, "02b-dataset-wide")
+
+    narrow = tmp_path / "narrow.csv"
+    wide.iloc[:, :4].to_csv(narrow, index=False)
+    page.goto(f"{base}/")
+    upload(page, narrow)  # four columns fit: no hint, no fade
+    page.wait_for_load_state()
+    assert page.locator("#preview-hint").is_hidden()
+    assert page.evaluate(f"{box}.className") == "scroll"
+    page.goto(f"{base}/")
+    rows = page.locator("#datasets tbody tr", has_text="wide.csv").locator("td.num").first
+    assert rows.inner_text() == "1,500"

@@ -336,3 +336,18 @@ def test_the_suggested_target_comes_with_its_reason(owner_client):
     plain = upload_page(owner_client, synthetic("regression", n=60).rename(columns={"y": "amount"}))
     html = unescape(owner_client.get(f"/datasets/{plain.pk}/").content.decode())
     assert "it is the last column" in html
+
+
+def test_a_multiclass_model_gets_the_shap_values_of_every_class_when_its_charts_are_first_opened(owner_client):
+    experiment = finished(owner_client, "multiclass", n=150)
+    leader = ModelResult.objects.get(experiment=experiment, model_id=experiment.leader_model_id)
+    assert "classes" not in leader.explanation["shap"]  # the run explains one class, in its budget
+    url = f"/experiments/{experiment.pk}/models/{leader.model_id}/charts.json"
+    shap = {c["key"]: c for c in owner_client.get(url).json()["charts"]}["shap"]
+    picker = shap["layout"]["updatemenus"][0]
+    assert [b["label"] for b in picker["buttons"]] == ["class 'high'", "class 'low'", "class 'mid'"]
+    kept = ModelResult.objects.get(pk=leader.pk).explanation["shap"]
+    assert [c["class"] for c in kept["classes"]] == ["high", "low", "mid"]
+    assert kept["classes"][0]["values"] == leader.explanation["shap"]["values"]
+    page = owner_client.get(f"/experiments/{experiment.pk}/models/{leader.model_id}/").content.decode()
+    assert "class 'mid'" in page

@@ -59,7 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "webapp.staticfiles.StaticFilesConfig",
     "axes",
     "webapp.core",
 ]
@@ -152,15 +153,20 @@ STATIC_URL = "/static/"
 # plotly.js ships inside the pinned plotly package; it is served from here (no CDN, works offline).
 PLOTLY_JS_DIR = Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data"
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", PLOTLY_JS_DIR)]
-STATIC_ROOT = DATA_DIR / "staticfiles"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # also creates DATA_DIR for the SQLite database
-WHITENOISE_USE_FINDERS = True
+# Where `manage.py collectstatic` puts the files WhiteNoise serves. Without DEBUG they get hashed
+# names (cached for a year by browsers) and gzip and brotli copies (see webapp/staticfiles.py):
+# `manage.py serve`, the Docker image and the test suite collect them; run collectstatic yourself
+# before starting gunicorn by hand. With DEBUG they are served as they are, from the source folders.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "staticfiles")))
+for folder in (DATA_DIR, STATIC_ROOT):  # DATA_DIR holds the SQLite database
+    folder.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_KEEP_ONLY_HASHED_FILES = not DEBUG
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-                    if not DEBUG and env_bool("COLLECTSTATIC", False)
-                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "webapp.staticfiles.HashedCompressedStorage"},
 }
 
 # Upload and import limits.

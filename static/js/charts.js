@@ -34,6 +34,15 @@
     }
     if (out.yaxis && out.yaxis.title) out.yaxis.title.font = {size: 11};
     if (out.xaxis && out.xaxis.type !== "category") out.xaxis.nticks = 5;
+    // Many ticks on a log axis crowd a phone: the powers of ten alone keep their labels, when two or more.
+    var ticks = out.xaxis && out.xaxis.type === "log" && out.xaxis.tickvals;
+    if (ticks && ticks.length > 6) {
+      var keep = ticks.map(function (v) { var p = Math.log10(v); return Math.abs(p - Math.round(p)) < 1e-9; });
+      if (keep.filter(Boolean).length >= 2) {
+        out.xaxis.tickvals = ticks.filter(function (v, i) { return keep[i]; });
+        out.xaxis.ticktext = out.xaxis.ticktext.filter(function (v, i) { return keep[i]; });
+      }
+    }
     return out;
   }
 
@@ -50,6 +59,7 @@
       data.forEach(function (t) {
         var bar = (t.marker && t.marker.colorbar) || t.colorbar;
         if (bar && bar.title) bar.title.text = "";
+        if (t.meta && t.meta.narrow_text) t.text = t.meta.narrow_text;  // fewer names where they would overlap
       });
     }
     window.Plotly.newPlot(target, data, narrow ? fitted(chart.layout, width) : chart.layout, CONFIG);

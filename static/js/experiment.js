@@ -186,7 +186,7 @@
         return d.name + " (" + d.reason + ")";
       }).join("; ") + ".");
     }
-    if (info.dropped_rows) notes.push(info.dropped_rows + " rows without a value to predict were left out.");
+    if (info.dropped_rows) notes.push(info.dropped_rows.toLocaleString("en-US") + " rows without a value to predict were left out.");
     var list = document.getElementById("run-warnings");
     list.replaceChildren();
     notes.forEach(function (n) { list.appendChild(el("li", n)); });

@@ -233,59 +233,114 @@ def _scaled_colors(values: list) -> list[float] | None:
     return ranks.round(3).tolist()
 
 
-def shap_summary(shap: dict, target: str, task: str, top: int = SHAP_FEATURES, seed: int = 0) -> dict | None:
-    values = np.asarray(shap.get("values") or [], dtype=float)
-    if values.size == 0:
-        return None
-    features = shap["features"]
-    order = np.argsort(-np.abs(values).mean(axis=0))[:top]
-    rng = np.random.default_rng(seed)
-    coloured = {"x": [], "y": [], "color": [], "text": []}
-    grey = {"x": [], "y": [], "text": []}
-    ticks = []
-    for rank, j in enumerate(order):
-        y0 = len(order) - 1 - rank  # the most important column on top
-        ticks.append((y0, features[j]))
-        raw = shap["feature_values"][j]
+def _shap_views(shap: dict, task: str) -> list[dict]:
+    """What the SHAP chart can show: one view per class for multiclass when every class was explained,
+    otherwise the one class (or the prediction itself) the values are about."""
+    views = shap.get("classes") if task == "multiclass" else None
+    return views if views and len(views) > 1 else [shap]
+
+
+def _shap_points(shap: dict, columns: list[int]) -> dict[str, dict]:
+    """The dots of the given columns, every row each, split into numeric values (coloured from low to
+    high) and the rest (grey): each dot's (row, column), hover text and colour, the same for any class."""
+    groups = {"coloured": {"at": [], "text": [], "color": []}, "grey": {"at": [], "text": []}}
+    for j in columns:
+        name, raw = shap["features"][j], shap["feature_values"][j]
         colors = _scaled_colors(raw)
-        jitter = rng.uniform(-0.32, 0.32, size=len(values))
-        for i in range(len(values)):
-            shown = raw[i] if raw[i] is not None else "missing"
-            point = coloured if colors is not None and raw[i] is not None else grey
-            point["x"].append(round(float(values[i, j]), 5))
-            point["y"].append(round(y0 + float(jitter[i]), 3))
-            point["text"].append(f"{features[j]} = {shown}<br>effect {values[i, j]:+.3g}")
-            if point is coloured:
-                point["color"].append(colors[i])
+        for i, value in enumerate(raw):
+            group = groups["coloured" if colors is not None and value is not None else "grey"]
+            group["at"].append((i, j))
+            group["text"].append(f"{name} = {'missing' if value is None else value}")
+            if "color" in group:
+                group["color"].append(colors[i])
+    return groups
+
+
+def _shap_view(values: np.ndarray, shown: list[int], jitter: np.ndarray, groups: dict, features: list) -> dict:
+    """One class's dots (x: the SHAP value, y: the column's row, the most important on top, with a
+    little jitter; columns outside this class's top ones are left out) and its column ticks."""
+    position = {j: len(shown) - 1 - rank for rank, j in enumerate(shown)}
+    coords = {}
+    for key, group in groups.items():
+        coords[key] = {"x": [round(float(values[i, j]), 5) for i, j in group["at"]],
+                       "y": [round(position[j] + float(jitter[i, j]), 3) if j in position else None
+                             for i, j in group["at"]]}
+    ticks = sorted(position.items(), key=lambda item: item[1])
+    return {"coords": coords, "tickvals": [p for _, p in ticks], "ticktext": [features[j] for j, _ in ticks],
+            "range": [-0.6, len(shown) - 0.4]}
+
+
+def _shap_traces(groups: dict, coords: dict) -> list[dict]:
+    hover = "%{text}<br>effect %{x:+.3g}<extra></extra>"
     data = []
-    if coloured["x"]:
-        data.append({"type": "scatter", "mode": "markers", "x": coloured["x"], "y": coloured["y"],
-                     "text": coloured["text"], "name": "numeric values", "hovertemplate": "%{text}<extra></extra>",
-                     "marker": {"size": 5, "opacity": 0.75, "color": coloured["color"], "cmin": 0, "cmax": 1,
-                                "colorscale": [[0, "#2563eb"], [0.5, "#a78bfa"], [1, "#dc2626"]], "showscale": True,
+    if groups["coloured"]["at"]:
+        data.append({"type": "scatter", "mode": "markers", **coords["coloured"], "text": groups["coloured"]["text"],
+                     "name": "numeric values", "hovertemplate": hover,
+                     "marker": {"size": 5, "opacity": 0.75, "color": groups["coloured"]["color"], "cmin": 0,
+                                "cmax": 1, "colorscale": [[0, "#2563eb"], [0.5, "#a78bfa"], [1, "#dc2626"]],
+                                "showscale": True,
                                 "colorbar": {"title": {"text": "column value", "side": "right"}, "tickvals": [0, 1],
                                              "ticktext": ["low", "high"], "thickness": 10, "len": 0.6}}})
-    if grey["x"]:
-        data.append({"type": "scatter", "mode": "markers", "x": grey["x"], "y": grey["y"], "text": grey["text"],
-                     "name": "categories or missing", "hovertemplate": "%{text}<extra></extra>",
+    if groups["grey"]["at"]:
+        data.append({"type": "scatter", "mode": "markers", **coords["grey"], "text": groups["grey"]["text"],
+                     "name": "categories or missing", "hovertemplate": hover,
                      "marker": {"size": 5, "opacity": 0.6, "color": "#64748b"}})
-    if task == "regression":
-        x_title = f"effect on the predicted {target}"
-    else:
-        x_title = f"effect on the log-odds of '{shap.get('class')}'"
+    return data
+
+
+def _class_picker(labels: list, views: list[dict], groups: dict) -> dict:
+    """A dropdown above the chart: each class moves the same dots to that class's values and columns."""
+    keys = [k for k in ("coloured", "grey") if groups[k]["at"]]  # in the order of the traces
+    buttons = [{"label": f"class '{label}'", "method": "update",
+                "args": [{"x": [view["coords"][k]["x"] for k in keys], "y": [view["coords"][k]["y"] for k in keys]},
+                         {"yaxis.tickvals": view["tickvals"], "yaxis.ticktext": view["ticktext"],
+                          "yaxis.range": view["range"], "xaxis.title.text": view["x_title"]}]}
+               for label, view in zip(labels, views)]
+    return {"type": "dropdown", "buttons": buttons, "active": 0, "showactive": True, "direction": "down",
+            "x": 0, "xanchor": "left", "y": 1, "yanchor": "bottom", "pad": {"b": 8},
+            "bgcolor": "#ffffff", "bordercolor": "#cbd5e1", "font": {"size": 12}}
+
+
+def shap_summary(shap: dict, target: str, task: str, top: int = SHAP_FEATURES, seed: int = 0) -> dict | None:
+    if not shap.get("values"):
+        return None
+    sources = _shap_views(shap, task)
+    arrays = [np.asarray(v["values"], dtype=float) for v in sources]
+    tops = [list(np.argsort(-np.abs(a).mean(axis=0))[:top]) for a in arrays]
+    columns = list(dict.fromkeys(j for order in tops for j in order))  # every column some class shows
+    groups = _shap_points(shap, columns)
+    jitter = np.random.default_rng(seed).uniform(-0.32, 0.32, size=arrays[0].shape)
+    views = []
+    for source, values, order in zip(sources, arrays, tops):
+        view = _shap_view(values, order, jitter, groups, shap["features"])
+        view["x_title"] = (f"effect on the predicted {target}" if task == "regression"
+                           else f"effect on the log-odds of '{source.get('class')}'")
+        views.append(view)
     help_text = ("Each dot is one row: it sits right of zero when that column's value pushed the prediction up, "
                  "left when it pushed it down; red means a high value of the column, blue a low one (grey: a "
                  "category or a missing value).")
-    if shap.get("method") == "surrogate_tree_shap" and shap.get("fidelity_r2") is not None:
-        help_text += (f" Computed through a simpler stand-in model that reproduces this one's predictions "
-                      f"(R² {shap['fidelity_r2']:.2f}).")
-    tickvals, ticktext = [t[0] for t in ticks], [t[1] for t in ticks]
-    return chart("shap", "How each column pushes the predictions (SHAP)", help_text, data, x_title, "column",
-                 height=max(280, 100 + 38 * len(order)),
-                 yaxis={"tickvals": tickvals, "ticktext": ticktext, "range": [-0.6, len(order) - 0.4],
-                        "showgrid": False},
-                 shapes=[{"type": "line", "x0": 0, "x1": 0, "yref": "paper", "y0": 0, "y1": 1,
-                          "line": {"color": "#64748b", "width": 1}}])
+    if len(views) > 1:
+        help_text += " Pick a class above the chart to see what pushes the predictions toward it."
+    fidelities = [v["fidelity_r2"] for v in sources
+                  if v.get("method") == "surrogate_tree_shap" and v.get("fidelity_r2") is not None]
+    if fidelities:
+        help_text += (" Computed through a simpler stand-in model that reproduces this one's predictions "
+                      f"(R² {min(fidelities):.2f}{' or more, by class' if len(fidelities) > 1 else ''}).")
+    layout = {}
+    if len(views) > 1:  # the picker sits under the title, above the dots
+        layout["updatemenus"] = [_class_picker([v["class"] for v in sources], views, groups)]
+        layout["margin"] = {"l": 60, "r": 20, "t": 88, "b": 48}
+    first = views[0]
+    figure = chart("shap", "How each column pushes the predictions (SHAP)", help_text,
+                   _shap_traces(groups, first["coords"]), first["x_title"], "column",
+                   height=max(280, 100 + 38 * len(first["tickvals"])) + (40 if len(views) > 1 else 0),
+                   yaxis={"tickvals": first["tickvals"], "ticktext": first["ticktext"], "range": first["range"],
+                          "showgrid": False},
+                   shapes=[{"type": "line", "x0": 0, "x1": 0, "yref": "paper", "y0": 0, "y1": 1,
+                            "line": {"color": "#64748b", "width": 1}}], **layout)
+    if len(views) > 1:  # the title at the top, not halfway down the room made for the picker
+        figure["layout"]["title"].update({"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 14}})
+    return figure
 
 
 def _short_labels(values, limit: int = 24) -> list[str]:
@@ -406,18 +461,97 @@ def model_correlation(corr: dict) -> dict | None:
                  yaxis={"type": "category", "autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"})
 
 
+MAX_DOT_LABELS = 12  # beyond this many models, only those no other model beats on both counts are named
+DOT_PLOT_HEIGHT = 200  # about the pixels between the accuracy chart's lowest and highest dot
+
+
+def log_ticks(low: float, high: float, unit: str) -> dict:
+    """Ticks a person can read on a log axis from ``low`` to ``high``, each labelled with its unit: the
+    powers of ten across more than three of them, 1, 2 and 5 times them across more than half of one,
+    every digit times them across less (so that at least two show)."""
+    first = math.floor(math.log10(low))
+    last = max(first + 1, math.ceil(math.log10(high)))
+    span = math.log10(high / low)
+    steps = (1,) if span > 3 else (1, 2, 5) if span > 0.5 else range(1, 10)
+    values = [round(step * 10.0 ** power, 12) for power in range(first, last + 1) for step in steps]
+    values = [v for v in values if low / 2 <= v <= high * 2]  # about the axis's own range
+    return {"tickmode": "array", "tickvals": values, "ticktext": [f"{v:g} {unit}" for v in values]}
+
+
+def _unbeaten(rows: list[dict], metric: str, speed) -> set[str]:
+    """Models no other model beats on both the metric and speed (the ones worth a look)."""
+    sign = 1 if higher_is_better(metric) else -1
+
+    def beats(a, b):
+        return (speed(a) <= speed(b) and sign * a[metric] >= sign * b[metric]
+                and (speed(a) < speed(b) or sign * a[metric] > sign * b[metric]))
+
+    return {r["model_id"] for r in rows if not any(beats(o, r) for o in rows)}
+
+
+def _dot_labels(rows: list[dict], metric: str, x: dict, side: dict, width: int) -> dict[str, str]:
+    """The short names beside the dots of a plot about ``width`` pixels wide (beyond MAX_DOT_LABELS
+    models, beside the unbeaten ones only). A dot on top of others names them all ("+2 more"); a name
+    that would cover one already placed is left to the hover box. ``x``: each model's log time,
+    ``side``: where its name goes; the best-ranked models are placed first."""
+    named = ({r["model_id"] for r in rows} if len(rows) <= MAX_DOT_LABELS
+             else _unbeaten(rows, metric, lambda r: 10 ** x[r["model_id"]]))
+    named.add(rows[0]["model_id"])
+
+    def pixels(values: dict, size: int) -> dict:
+        finite = [v for v in values.values() if math.isfinite(v)]
+        low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+        return {m: (v - low) / ((high - low) or 1) * size if math.isfinite(v) else size for m, v in values.items()}
+
+    px, py = pixels(x, width), pixels({r["model_id"]: r[metric] for r in rows}, DOT_PLOT_HEIGHT)
+    spots: dict[str, int] = {}  # a model -> how many more dots sit on it
+    for m in (r["model_id"] for r in rows):
+        on = next((s for s in spots if abs(px[s] - px[m]) < 8 and abs(py[s] - py[m]) < 8), None)
+        if on is None:
+            spots[m] = 0
+        else:
+            spots[on] += 1
+    labels, boxes = {}, []
+    for m, more in spots.items():
+        text = model_label(m) + (f" +{more} more" if more else "")
+        wide = 6 * len(text)  # about 6 pixels a character at the names' size
+        left = px[m] - wide if side[m] == "top left" else px[m] - wide / 2
+        box = (left, left + wide, py[m] + 6, py[m] + 20)
+        if m in named and not any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3]
+                                  for b in boxes):
+            labels[m] = text
+            boxes.append(box)
+    return labels
+
+
 def accuracy_vs_speed(rows: list[dict], metric: str, leader: str | None) -> dict | None:
     rows = [r for r in rows if r.get(metric) is not None]
     if not rows or not metric:
         return None
     floor = 1e-4  # a log axis cannot show zero
+    rows = sorted(rows, key=lambda r: r["model_id"] != leader)  # the leader first, then by rank
+
+    def speed(r):
+        return max(floor, r.get("predict_time_per_row_ms") or 0)
+
+    times = [t for t in map(speed, rows) if math.isfinite(t)]
+    x = {r["model_id"]: math.log10(speed(r)) for r in rows}
+    low, high = (math.log10(min(times)), math.log10(max(times))) if times else (0.0, 0.0)
+    # names of dots near the right edge go to their left, so a phone does not cut them
+    side = {m: "top left" if high > low and v > low + 0.6 * (high - low) else "top center" for m, v in x.items()}
+    labels = _dot_labels(rows, metric, x, side, width=850)
+    narrow = _dot_labels(rows, metric, x, side, width=200)  # charts.js uses these on a phone
 
     def trace(subset, name, color, size, symbol):
-        return {"type": "scatter", "mode": "markers", "name": name,
-                "x": [max(floor, r.get("predict_time_per_row_ms") or 0) for r in subset],
-                "y": [r[metric] for r in subset], "text": [r["model_id"] for r in subset],
+        return {"type": "scatter", "mode": "markers+text", "name": name,
+                "x": [speed(r) for r in subset], "y": [r[metric] for r in subset],
+                "text": [labels.get(r["model_id"], "") for r in subset],
+                "meta": {"narrow_text": [narrow.get(r["model_id"], "") for r in subset]},
+                "customdata": [r["model_id"] for r in subset],
+                "textposition": [side[r["model_id"]] for r in subset],
+                "textfont": {"size": 10, "color": "#475569"}, "cliponaxis": False,
                 "marker": {"color": color, "size": size, "symbol": symbol, "line": {"color": "#fff", "width": 1}},
-                "hovertemplate": f"%{{text}}<br>{metric_name(metric)} %{{y:.4g}}<br>%{{x:.3g}} ms per row"
+                "hovertemplate": f"%{{customdata}}<br>{metric_name(metric)} %{{y:.4g}}<br>%{{x:.3g}} ms per row"
                                  "<extra></extra>"}
 
     others = [r for r in rows if r["model_id"] != leader]
@@ -429,9 +563,10 @@ def accuracy_vs_speed(rows: list[dict], metric: str, leader: str | None) -> dict
     corner = "top-left" if better == "higher" else "bottom-left"
     return chart("accuracy-vs-speed", "Accuracy against prediction speed",
                  f"Models toward the {corner} are both accurate and fast: a model left of the leader with a "
-                 "nearly equal score may be the better choice when predictions must be quick.", data,
-                 "prediction time per row (milliseconds, log scale)", f"{metric_name(metric)} ({better} is better)",
-                 xaxis={"type": "log"}, showlegend=True)
+                 "nearly equal score may be the better choice when predictions must be quick (SE = stacked "
+                 "ensemble).", data, "prediction time per row (log scale)",
+                 f"{metric_name(metric)} ({better} is better)", showlegend=True,
+                 xaxis={"type": "log", **(log_ticks(min(times), max(times), "ms") if times else {})})
 
 
 def experiment_charts(explanation: dict | None, rows: list[dict], metric: str, leader: str | None) -> list[dict]:

@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from automl_engine import AutoML, read_csv
-from automl_engine.explain import explain_model, explain_rows, importance_heatmap
+from automl_engine.explain import explain_model, explain_rows, importance_heatmap, shap_values
 
 from .holdout import split_for_test
 from .models import Experiment, ModelResult
@@ -124,26 +124,59 @@ def _encoded_target(model, values: pd.Series) -> np.ndarray:
     return values.map(lookup).fillna(-1).to_numpy(dtype=int)
 
 
-def explain_on_demand(experiment: Experiment, result: ModelResult) -> dict:
-    """Compute and keep the explanation data of a model the run did not explain, and refresh the
-    importance heatmap across models with it."""
-    from .services import load_result_model
-
-    model = load_result_model(result)
+def _known_rows(experiment: Experiment, model) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The training rows as the model sees them, their encoded target, and which of the run's rows
+    they are (a class the model never saw is left out)."""
     frame = training_rows(experiment)
     y = _encoded_target(model, frame[experiment.target])
     known = y >= 0 if model.task != "regression" else ~np.isnan(y)
-    oof = load_oof(result, len(frame))
-    data = explain_model(model, frame.loc[known, model.features].reset_index(drop=True), y[known],
-                         None if oof is None else oof[known])
+    return frame.loc[known, model.features].reset_index(drop=True), y[known], known
+
+
+SHAP_CLASS_KEYS = ("class", "values", "base_value", "method", "fidelity_r2")
+
+
+def every_class_shap(model, frame: pd.DataFrame, shap: dict) -> dict:
+    """A multiclass model's SHAP data with every class's values under "classes" (the engine explains
+    one class; the chart's picker shows any). The same rows are explained for every class."""
+    if model.task != "multiclass" or not shap or shap.get("classes"):
+        return shap
+    views = []
+    for k, label in enumerate(model.classes):
+        view = shap if str(shap.get("class")) == str(label) else shap_values(model, frame, class_index=k)
+        views.append({key: view.get(key) for key in SHAP_CLASS_KEYS})
+    return {**shap, "classes": views}
+
+
+def needs_explaining(experiment: Experiment, result: ModelResult) -> bool:
+    """No explanation yet, or a multiclass one with a single class's SHAP values."""
+    shap = (result.explanation or {}).get("shap")
+    return not result.explanation or (experiment.task == "multiclass" and bool(shap) and not shap.get("classes"))
+
+
+def explain_on_demand(experiment: Experiment, result: ModelResult) -> dict:
+    """Compute and keep the explanation data of a model the run did not explain (and refresh the
+    importance heatmap across models with it), or the SHAP values of the classes it did not explain."""
+    from .services import load_result_model
+
+    model = load_result_model(result)
+    frame, y, known = _known_rows(experiment, model)
+    if result.explanation:
+        shap = every_class_shap(model, frame, result.explanation.get("shap"))
+    else:
+        oof = load_oof(result, len(known))
+        data = explain_model(model, frame, y, None if oof is None else oof[known])
+        data["shap"] = every_class_shap(model, frame, data.get("shap"))
     with transaction.atomic():
         row = ModelResult.objects.select_for_update().get(pk=result.pk)
-        if row.explanation:  # someone else was quicker
+        if not needs_explaining(experiment, row):  # someone else was quicker
             return row.explanation
-        row.explanation = data
+        # an explanation kept meanwhile (partial dependence added to it, say) only gets the classes' SHAP
+        row.explanation = {**(row.explanation or result.explanation), "shap": shap} if result.explanation else data
         row.save(update_fields=["explanation"])
-    _refresh_heatmap(experiment)
-    return data
+    if not result.explanation:
+        _refresh_heatmap(experiment)
+    return row.explanation
 
 
 def _refresh_heatmap(experiment: Experiment) -> None:

@@ -16,7 +16,7 @@ from automl_engine.model import library_versions
 
 from . import charts, insights, model_card, profiling, services
 from .access import get_experiment_for_user, get_result_for_user
-from .explanations import explain_on_demand
+from .explanations import explain_on_demand, needs_explaining
 from .models import ModelResult
 from .status import run_info
 from .wording import algo_name, metric_columns, metric_name, number, METRIC_HELP
@@ -44,8 +44,9 @@ def model_charts(request, pk, model_id):
 
 
 def _explained(experiment, result: ModelResult) -> ModelResult:
-    """The result with its explanation, computed now (and kept) when the run had no time for it."""
-    if not result.explanation and experiment.is_finished and result.file:
+    """The result with its explanation, computed now (and kept) when the run had no time for it or
+    explained one class of a multiclass model only."""
+    if needs_explaining(experiment, result) and experiment.is_finished and result.file:
         try:
             result.explanation = explain_on_demand(experiment, result)
         except Exception:  # asked for from the page: the charts are missing, the page still works

@@ -140,7 +140,7 @@ def _check(frame: pd.DataFrame, target: str, task: str) -> dict:
     y, classes = _encode(frame[target], task)
     notes = data_warnings(frame[spec.columns], y, task, classes)
     if dropped_rows:
-        notes.insert(0, f"{dropped_rows} rows have no value for '{target}'; they will be left out of training.")
+        notes.insert(0, f"{dropped_rows:,} rows have no value for '{target}'; they will be left out of training.")
     return {"task": task, "reason": reason, "warnings": notes, "features": len(spec.columns),
             "not_used": spec.dropped}
 

@@ -164,14 +164,14 @@ class Recorder:
             task=e.task, task_reason=e.task_reason, sort_metric=e.sort_metric)
         self.experiment.sort_metric = e.sort_metric
         dropped = "; ".join(f"{c} ({why})" for c, why in e.dropped_columns.items())
-        msg = f"Started: {e.n_rows} rows, {e.n_features} feature columns, task {e.task}."
+        msg = f"Started: {e.n_rows:,} rows, {e.n_features:,} feature columns, task {e.task}."
         if e.validation:
             msg += f" Models are scored by {e.validation} ({e.validation_reason})." if e.validation_reason \
                 else f" Models are scored by {e.validation}."
         if dropped:
             msg += f" Not used: {dropped}."
         if e.dropped_rows:
-            msg += f" {e.dropped_rows} rows without a target value were left out."
+            msg += f" {e.dropped_rows:,} rows without a target value were left out."
         for warning in e.warnings:
             msg += f" Warning: {warning}"
         return msg

@@ -98,16 +98,16 @@ def _value_notes(frame: pd.DataFrame, known: dict) -> list[str]:
             unseen = text[~text.isin(info["values"])]
             if len(unseen):
                 notes.append(f"'{feature}' has values never seen in training: {_quoted(unseen.unique())} "
-                             f"({len(unseen)} rows). The model treats them as an unknown category.")
+                             f"({len(unseen):,} rows). The model treats them as an unknown category.")
             continue
         numbers = pd.to_numeric(column, errors="coerce")
         bad = int(numbers.isna().sum())
         if bad:
-            notes.append(f"'{feature}' should hold numbers, but {bad} rows have something else "
+            notes.append(f"'{feature}' should hold numbers, but {bad:,} rows have something else "
                          f"(e.g. {_quoted(column[numbers.isna()].unique(), 3)}); those were treated as missing.")
         outside = numbers[(numbers < info["min"]) | (numbers > info["max"])]
         if len(outside):
-            notes.append(f"{len(outside)} rows have '{feature}' outside the range seen in training "
+            notes.append(f"{len(outside):,} rows have '{feature}' outside the range seen in training "
                          f"({number(info['min'])} to {number(info['max'])}); predictions for them are guesses "
                          "beyond what the model learned from.")
     return notes
@@ -183,12 +183,12 @@ def _summary(frame: pd.DataFrame, preds: pd.DataFrame, model) -> list[str]:
         err = (actual - preds.loc[ok, "predict"]).abs().dropna()
         if err.empty:
             return []
-        return [f"This file has the actual '{target}': on its {len(err)} rows the predictions are off by "
+        return [f"This file has the actual '{target}': on its {len(err):,} rows the predictions are off by "
                 f"±{number(float(err.mean()))} on average."]
     actual = frame.loc[ok, target].map(lambda v: str(v).strip())
     predicted = preds.loc[ok, "predict"].map(lambda v: str(v).strip())
     right = float((actual == predicted).mean())
-    return [f"This file has the actual '{target}': {percent(right)} of its {int(ok.sum())} rows are predicted "
+    return [f"This file has the actual '{target}': {percent(right)} of its {int(ok.sum()):,} rows are predicted "
             "correctly."]
 
 

@@ -64,7 +64,7 @@ def _dataset_warnings(frame: pd.DataFrame, columns: list[dict]) -> list[str]:
                        "models treat missing values as information.")
     dups = int(frame.duplicated().sum())
     if dups:
-        out.append(f"{dups} rows are exact duplicates of other rows. They are kept; if they are the same record "
+        out.append(f"{dups:,} rows are exact duplicates of other rows. They are kept; if they are the same record "
                    "entered twice, remove them from the file, as they make the scores look better than they are.")
     if len(frame) < 50:
         out.append(f"Only {len(frame)} rows: models trained on so little data are unreliable. Every row is used "
@@ -116,7 +116,7 @@ def read_table(content: bytes):
     if frame.shape[1] > settings.MAX_COLUMNS:
         raise _too_many_columns(frame.shape[1])
     if len(frame) > settings.MAX_ROWS:
-        raise TooLarge(f"The file has more than {settings.MAX_ROWS} rows, the limit. "
+        raise TooLarge(f"The file has more than {settings.MAX_ROWS:,} rows, the limit. "
                        "Upload a sample of the rows.")
     return frame
 
@@ -135,7 +135,7 @@ def create_dataset(owner, *, name: str, content: bytes, source_url: str = "") ->
     content = without_sep_hint(content)
     frame, infinite = finite(read_table(content))
     columns = [c.to_dict() for c in profile_columns(frame)]
-    warnings = [f"'{col}' has {n} infinite values (inf, or too large to store); they are treated as missing."
+    warnings = [f"'{col}' has {n:,} infinite values (inf, or too large to store); they are treated as missing."
                 for col, n in infinite.items()] + _dataset_warnings(frame, columns)
     dataset = Dataset(owner=owner, name=name[:255] or "dataset.csv", source_url=source_url,
                       size_bytes=len(content), n_rows=len(frame), n_cols=frame.shape[1], columns=columns,

@@ -1,4 +1,4 @@
-"""Start the web server and a Celery worker together (the README's run command)."""
+"""Collect the static files, then start the web server and a Celery worker (the README's run command)."""
 import os
 import signal
 import subprocess
@@ -7,6 +7,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
@@ -19,6 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="start only the web server")
 
     def handle(self, *args, port, host, no_worker, **options):
+        # The pages name static files by their hashed names; the first time, compressing plotly.js
+        # takes several seconds, afterwards only changed files are processed.
+        self.stdout.write("Preparing the static files (hashed names, compressed copies)…")
+        call_command("collectstatic", interactive=False, verbosity=0)
         env = {**os.environ, "DATA_DIR": str(settings.DATA_DIR)}
         procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "webapp.wsgi:application",
                                    "--bind", f"{host}:{port}", "--workers", os.environ.get("WEB_WORKERS", "2"),
