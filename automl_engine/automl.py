@@ -32,11 +32,11 @@ DEFAULT_RUNTIME_SECS = 120
 MIN_ROWS = 10
 # The default models, in the order they are tried: boosting first (quick and good on most tables,
 # and it yields the first leaderboard row), then one of each family, then more boosting defaults.
-DEFAULT_MODELS = (("GBM", 0), ("GLM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("XRT", 0), ("GBM", 2),
-                  ("GBM", 3), ("GBM", 5))
+DEFAULT_MODELS = (("GBM", 0), ("GLM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("CatBoost", 0), ("XRT", 0),
+                  ("GBM", 2), ("GBM", 3), ("CatBoost", 1), ("GBM", 5))
 COUNT_LOSS_AFTER = ("GBM", 2)  # regression tries the count loss (boosting default 4) right after this one
-# The random search after the default models: GBM has every other turn.
-SEARCH_ORDER = ("GBM", "XRT", "GBM", "DeepLearning", "GBM", "DRF")
+# The random search after the default models: LightGBM has three turns in seven.
+SEARCH_ORDER = ("GBM", "XRT", "CatBoost", "GBM", "DeepLearning", "GBM", "DRF")
 FIRST_MODEL_MARGIN = 0.5  # the first model plans to use this share of its window (the fit has fixed costs)
 RESCUE_FAMILIES = ("GBM", "GLM", "XRT", "DRF", "DeepLearning")
 RESCUE_ROWS = 10_000

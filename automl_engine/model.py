@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import os
 import platform
 from dataclasses import dataclass, field
@@ -120,12 +121,11 @@ def library_versions() -> dict:
 
     versions = {"python": platform.python_version(), "automl-engine": __version__, "numpy": np.__version__,
                 "pandas": pd.__version__, "scikit-learn": sklearn.__version__}
-    try:
-        import lightgbm
-
-        versions["lightgbm"] = lightgbm.__version__
-    except ImportError:  # pragma: no cover
-        pass
+    for name in ("lightgbm", "catboost"):
+        try:
+            versions[name] = importlib.import_module(name).__version__
+        except ImportError:  # pragma: no cover
+            pass
     return versions
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from .ensemble import GreedyEnsemble
+from .families.catboost_family import CatBoostEstimator
 from .families.deeplearning import MLPEstimator
 from .families.drf import ForestEstimator
 from .families.gbm import LGBMEstimator
@@ -458,6 +459,57 @@ def _lgbm(g: Graph, est: LGBMEstimator, x: str, task: str) -> str:
     raise NotConvertible(f"the LightGBM objective {name!r} has no ONNX form here")
 
 
+def _oblivious(trees: Trees, splits: list, values: list, k: int, c: int, scale: float, nan_true: set) -> None:
+    """One CatBoost symmetric tree for output ``c``: level j tests splits[j] (x > border sets bit j)."""
+    depth = len(splits)
+    if depth == 0:
+        trees.stump(c, scale * values[c])
+        return
+
+    def build(level: int, index: int) -> tuple[int, int]:
+        if level == depth:
+            return trees.leaf(c, scale * values[index * k + c])
+        split = splits[level]
+        feature = split["float_feature_index"]
+        # x <= border is the true branch (bit 0); a missing value counts as the smallest unless told otherwise
+        node = trees.node(feature, Trees.LEQ, split["border"], feature not in nan_true)
+        trees.link(node, build(level + 1, index), build(level + 1, index | (1 << level)))
+        return node, 0
+
+    trees.roots.append(build(0, 0)[0])
+
+
+def _catboost(g: Graph, est: CatBoostEstimator, x: str, task: str) -> str:
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.json")
+        est.model_.save_model(path, format="json")
+        with open(path, encoding="utf-8") as fh:
+            dump = json.load(fh)
+    info = dump.get("features_info", {})
+    if info.get("categorical_features"):
+        raise NotConvertible("a CatBoost model with its own category handling has no ONNX form here")
+    nan_true = {f["flat_feature_index"] for f in info.get("float_features", [])
+                if f.get("nan_value_treatment") == "AsTrue"}
+    scale, bias = dump.get("scale_and_bias", [1.0, [0.0]])
+    bias = np.atleast_1d(np.asarray(bias, dtype=float))
+    k = len(bias)
+    trees = Trees()
+    for tree in dump["oblivious_trees"]:
+        for c in range(k):
+            _oblivious(trees, tree.get("splits") or [], tree["leaf_values"], k, c, float(scale), nan_true)
+    # CatBoost compares in single precision: round the inputs the same way
+    x32 = g.op("Cast", g.op("Cast", x, to=1), to=11)
+    raw = g.op("Add", trees.emit(g, x32, k), g.const(bias))
+    if task == "regression":
+        return g.op("Reshape", raw, g.const([-1], np.int64))
+    if k == 1:
+        return _two_columns(g, g.op("Sigmoid", raw))
+    return g.op("Softmax", raw, axis=1)
+
+
 # -- linear models and nets -------------------------------------------------------------------------
 def _affine(g: Graph, x: str, coef: np.ndarray, intercept) -> str:
     return g.op("Add", g.op("MatMul", x, g.const(np.asarray(coef, dtype=float).T)),
@@ -512,7 +564,7 @@ def _classes_of(est) -> np.ndarray | None:
 def _aligned(g: Graph, out: str, est, n_classes: int, task: str) -> str:
     """Probabilities in columns 0..n_classes-1 even if the model (a fold's) lacked a class."""
     classes = _classes_of(est)
-    if task == "regression" or isinstance(est.steps[-1][1], LGBMEstimator) or classes is None \
+    if task == "regression" or isinstance(est.steps[-1][1], (LGBMEstimator, CatBoostEstimator)) or classes is None \
             or len(classes) == n_classes:
         return out
     spread = np.zeros((len(classes), n_classes))
@@ -520,7 +572,8 @@ def _aligned(g: Graph, out: str, est, n_classes: int, task: str) -> str:
     return g.op("MatMul", out, g.const(spread))
 
 
-LEARNERS = ((LGBMEstimator, _lgbm), (ForestEstimator, _forest), (GLMEstimator, _glm), (MLPEstimator, _mlp))
+LEARNERS = ((LGBMEstimator, _lgbm), (ForestEstimator, _forest), (GLMEstimator, _glm), (MLPEstimator, _mlp),
+            (CatBoostEstimator, _catboost))
 
 
 def _pipeline(g: Graph, pipe, inputs: dict, task: str, n_classes: int) -> str:

@@ -67,7 +67,7 @@ def run_one(framework: str, dataset: str, budget: float, seed: int, timeout: flo
         if line.startswith("BENCH-RESULT "):
             result = json.loads(line[len("BENCH-RESULT "):])
             return {**result, **base}
-    return {"error": (err.strip().splitlines() or ["no output"])[-1][:200], **base}
+    return {"error": (err.strip().splitlines() or [f"no output (exit code {proc.returncode})"])[-1][:200], **base}
 
 
 def installed(framework: str) -> bool:

@@ -27,7 +27,7 @@ def main() -> None:
         "metric": score(spec, y_test, outcome.predictions), "baseline": baseline, "models": outcome.models,
         "leader": str(outcome.leader), "fit_s": fit_s,
         "first_model_s": outcome.first_model_at - clock if outcome.first_model_at else None,
-        "train_rows": len(train), "test_rows": len(test)}))
+        "train_rows": len(train), "test_rows": len(test)}), flush=True)  # before any trouble at exit
 
 
 if __name__ == "__main__":

@@ -33,6 +33,19 @@ def test_boosting_past_its_deadline_stops_adding_trees():
     assert gbm.named_steps["model"].booster_.current_iteration() <= MIN_ROUNDS + 1
 
 
+def test_catboost_past_its_deadline_stops_adding_trees():
+    from automl_engine.families.catboost_family import MIN_ROUNDS as CATBOOST_MIN_ROUNDS
+
+    frame = synthetic("binary", n=400)
+    y = (frame["y"] == "yes").astype(int).to_numpy()
+    spec, ctx = _context(frame, "binary", deadline=time.time() - 1)
+    model = FAMILIES["CatBoost"].build(ctx, {"learning_rate": 0.01}).fit(frame[spec.columns], y)
+    assert model.named_steps["model"].model_.tree_count_ <= CATBOOST_MIN_ROUNDS + 1
+    spec, ctx = _context(frame, "binary", deadline=None)
+    free = FAMILIES["CatBoost"].build(ctx, {"learning_rate": 0.01}).fit(frame[spec.columns], y)
+    assert free.named_steps["model"].model_.tree_count_ > 50  # without a deadline it learns on
+
+
 def test_a_neural_net_past_its_deadline_stops_after_one_epoch():
     frame = synthetic("regression", n=300)
     spec, ctx = _context(frame, "regression", deadline=time.time() - 1)

@@ -25,6 +25,7 @@ BUDGET_CHOICES = [("quick", "Quick: 1 minute"), ("better", "Better: 5 minutes"),
 LEGACY_BUDGETS = [("time", "Time limit"), ("models", "Number of models")]
 ALGO_LABELS = {"GLM": "Linear models (GLM)", "DRF": "Random forest (DRF)", "GBM": "Gradient boosting (GBM)",
                "XRT": "Extremely randomized trees (XRT)", "DeepLearning": "Neural networks (DeepLearning)",
+               "CatBoost": "Gradient boosting with symmetric trees (CatBoost)",
                "StackedEnsemble": "Stacked ensembles"}
 
 

@@ -36,7 +36,7 @@ TASK_KINDS = {"regression": "a number", "binary": "one of two outcomes", "multic
 TOP_DRIVERS = 10
 TOP_MODELS = 5
 SHOWN_CATEGORIES = 12
-PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm", "scipy", "joblib")
+PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm", "catboost", "scipy", "joblib")
 ONNX_FILE = "model.onnx"
 ONNX_MISSING = "ONNX_NOT_INCLUDED.txt"
 

@@ -86,7 +86,7 @@ def model_page(request, pk, model_id):
         "charts_payload": insights.model_chart_payload(experiment, result)})
 
 
-PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm")  # what a model file needs at the versions it was saved with
+PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm", "catboost")  # what a model file needs at the versions it was saved with
 
 
 def install_line(versions: dict) -> str:
