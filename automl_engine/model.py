@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .validation import align_classes
 
 
 @dataclass
@@ -54,7 +55,8 @@ class TrainedModel:
         X = self._features_frame(frame)
         if self.task == "regression":
             return np.asarray(self.estimator.predict(X), dtype=float)
-        return np.asarray(self.estimator.predict_proba(X), dtype=float)
+        proba = np.asarray(self.estimator.predict_proba(X), dtype=float)
+        return align_classes(proba, self.estimator, len(self.classes), self.task)
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A ``predict`` column, plus one probability column per class for classification."""

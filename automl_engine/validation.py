@@ -61,7 +61,7 @@ def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, dead
             for i, (train_idx, valid_idx) in enumerate(splits))
     fitted = []
     for (est, pred), (_, valid_idx) in zip(Parallel(n_jobs=n_parallel, backend="threading")(jobs), splits):
-        oof[valid_idx] = _align(pred, est, n_classes, task)
+        oof[valid_idx] = align_classes(pred, est, n_classes, task)
         fitted.append(est)
     return oof, fitted
 
@@ -98,12 +98,15 @@ class FoldAverage:
         return np.mean(self._each(lambda e: predict_raw(e, X, "regression")), axis=0)
 
     def predict_proba(self, X):
-        return np.mean(self._each(lambda e: _align(predict_raw(e, X, self.task), e, self.n_classes, self.task)),
+        return np.mean(self._each(lambda e: align_classes(predict_raw(e, X, self.task), e, self.n_classes, self.task)),
                        axis=0)
 
 
-def _align(pred, est, n_classes, task):
-    """Put class probabilities in columns 0..n_classes-1 even if a fold lacked a class."""
+def align_classes(pred, est, n_classes, task):
+    """Put class probabilities in columns 0..n_classes-1 even if the model's rows lacked a class.
+
+    A fold, a holdout's training part or a sample can miss a rare class; its model then has fewer
+    probability columns, in the order of the classes it saw."""
     if task == "regression" or pred.shape[1] == n_classes:
         return pred
     classes = getattr(est, "classes_", None)
@@ -125,4 +128,4 @@ def covered(oof: np.ndarray) -> np.ndarray:
     return ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
 
 
-__all__ = ["cross_validate", "fit_full", "covered", "OutOfTime", "FoldAverage", "clone"]
+__all__ = ["align_classes", "cross_validate", "fit_full", "covered", "OutOfTime", "FoldAverage", "clone"]

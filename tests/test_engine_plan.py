@@ -83,6 +83,30 @@ def test_a_class_rarer_than_the_folds_and_many_classes_train():
     np.testing.assert_allclose(proba[[str(c) for c in aml.classes_]].sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_a_class_only_in_the_holdouts_validation_rows_keeps_every_probability_in_its_column():
+    # One row of class "solo": a holdout puts it in the validation part, so the one fitted model of
+    # each family never saw it and has one probability column fewer than there are classes.
+    rng = np.random.default_rng(3)
+    n = 600
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    frame["y"] = np.where(frame["x1"] > 0.5, "c_hi", np.where(frame["x1"] < -0.5, "c_lo", "c_mid"))
+    frame.loc[0, "y"] = "a_solo"  # sorts first: every column after it would shift if not aligned
+    algos = ["GLM", "DRF", "XRT", "GBM", "DeepLearning", "CatBoost"]
+    aml = AutoML(max_models=len(algos) + 2, nfolds=0, seed=1, include_algos=algos + ["StackedEnsemble"]).fit(
+        frame, "y", test_frame=frame.iloc[300:])
+    assert aml.classes_[0] == "a_solo" and not aml.failures
+    test = frame.iloc[300:]
+    for model in aml.models.values():
+        out = model.predict(test)
+        probs = out[[str(c) for c in aml.classes_]]
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+        # the probability of each row's own class stays high: columns are not shifted by the missing class
+        own = probs.to_numpy()[np.arange(len(test)), [aml.classes_.index(v) for v in test["y"]]]
+        assert np.median(own) > 0.5, model.model_id
+        assert (out["predict"] == test["y"].to_numpy()).mean() > 0.8, model.model_id
+    assert any(m.startswith("StackedEnsemble") for m in aml.models)
+
+
 def test_a_run_where_no_planned_model_fits_in_time_still_ends_with_a_model(monkeypatch):
     # every family is expected to take hours: nothing from the plan may start
     _slower(monkeypatch, 1e6)
