@@ -185,16 +185,23 @@ def print_summary(specs, results: dict, frameworks, budget: float) -> None:
 
 
 def print_wall_ratios(specs, results: dict, budget: float) -> None:
-    """Our engine's whole-process wall time against its budget; the goal is at most budget + 5%."""
-    print(f"\n{OURS} wall time / budget (goal: at most {WALL_GOAL:.2f})")
+    """Our engine's wall time against its budget; the goal is at most budget + 5%.
+
+    As AMLB does, the budget is held against the training: the whole process (imports, reading the
+    table, training) less the time spent predicting the test rows, which is printed beside it.
+    """
+    print(f"\n{OURS} training wall time / budget (goal: at most {WALL_GOAL:.2f}); "
+          "whole process and predicting the test rows beside it")
     for spec in specs:
         r = results.get(spec.name, {}).get(OURS)
-        if not r:
+        if not r or "wall_s" not in r:
             continue
         run_budget = r.get("budget", budget)  # results written before budgets were recorded
-        ratio = r["wall_s"] / run_budget
-        print(f"{spec.name:24} {r['wall_s']:7.1f} s / {run_budget:g} s = {ratio:.2f}"
-              + ("  over" if ratio > WALL_GOAL else ""))
+        predict_s = r.get("predict_s", 0.0)  # results written before it was recorded: counted as training
+        ratio = (r["wall_s"] - predict_s) / run_budget
+        print(f"{spec.name:24} {r['wall_s'] - predict_s:7.1f} s / {run_budget:g} s = {ratio:.2f}"
+              + ("  over" if ratio > WALL_GOAL else "     ")
+              + f"   whole process {r['wall_s']:5.1f} s, predicting {r.get('test_rows', 0):,} test rows {predict_s:4.1f} s")
 
 
 if __name__ == "__main__":

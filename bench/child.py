@@ -25,7 +25,7 @@ def main() -> None:
     baseline = score(spec, y_test, constant_predictions(spec, train, len(test)))
     print("BENCH-RESULT " + json.dumps({
         "metric": score(spec, y_test, outcome.predictions), "baseline": baseline, "models": outcome.models,
-        "leader": str(outcome.leader), "fit_s": fit_s,
+        "leader": str(outcome.leader), "fit_s": fit_s, "predict_s": outcome.predict_s,
         "first_model_s": outcome.first_model_at - clock if outcome.first_model_at else None,
         "train_rows": len(train), "test_rows": len(test)}), flush=True)  # before any trouble at exit
 

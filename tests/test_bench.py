@@ -40,10 +40,13 @@ def test_the_benchmark_prints_metric_models_wall_memory_and_the_summary(tmp_path
     assert "not installed, skipped: imaginary" in run.stdout
     line = next(l for l in run.stdout.splitlines() if l.startswith("titanic"))
     assert "auc" in line and "first model" in line and "wall" in line and "peak" in line
-    assert "summary over 1 of 1 datasets" in run.stdout and "wall time / budget" in run.stdout
+    assert "summary over 1 of 1 datasets" in run.stdout and "training wall time / budget" in run.stdout
     result = json.loads(out.read_text())["titanic"]["automl_engine"]
     assert result["metric"] > 0.75 and result["models"] >= 2
     assert result["wall_s"] > 0 and result["peak_mb"] > 0
+    assert 0 < result["predict_s"] < result["fit_s"] < result["wall_s"]  # predicting the test rows, timed apart
+    wall = next(l for l in run.stdout.splitlines() if l.startswith("titanic") and "whole process" in l)
+    assert f"predicting {result['test_rows']:,} test rows" in wall
     assert 0 < result["first_model_s"] < result["wall_s"]
     assert result["baseline"] == pytest.approx(0.5)
 

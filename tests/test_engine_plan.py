@@ -95,6 +95,8 @@ def test_a_class_only_in_the_holdouts_validation_rows_keeps_every_probability_in
     aml = AutoML(max_models=len(algos) + 2, nfolds=0, seed=1, include_algos=algos + ["StackedEnsemble"]).fit(
         frame, "y", test_frame=frame.iloc[300:])
     assert aml.classes_[0] == "a_solo" and not aml.failures
+    unseen = [m for m in aml.models.values() if len(getattr(m.estimator, "classes_", aml.classes_)) < len(aml.classes_)]
+    assert unseen  # the premise: some models were fitted without the solo class
     test = frame.iloc[300:]
     for model in aml.models.values():
         out = model.predict(test)
