@@ -563,6 +563,8 @@ class AutoML:
                 members = [members[i] for i in used]
                 params = {"metalearner": "greedy weighted average",
                           "base_models": {m.model_id: round(float(w), 4) for m, w in zip(members, meta.weights_)}}
+                if self.task_ != "regression":
+                    params["calibration"] = {"temperature": meta.temperature_, "prior_share": meta.prior_share_}
                 model = self._make_model(model_id, ENSEMBLE_ALGO, meta, params, oof, started, cls=EnsembleModel,
                                          base_models=members)
             except Exception as exc:

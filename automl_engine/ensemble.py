@@ -5,6 +5,13 @@ the model that most improves the out-of-fold loss, repeatedly). Its weights are 
 sum to one, so it cannot overfit the way a free linear model over many correlated inputs can.
 Its leaderboard metrics are those of the selected average on the out-of-fold rows. The selection
 starts from the best single model, so an ensemble never scores worse than its best member there.
+
+For classes, the average's probabilities are then calibrated on the same out-of-fold rows with two
+numbers: a temperature (p ** (1 / T), renormalised: T > 1 softens over-confident probabilities) and a
+share of the class frequencies mixed in (no class is ever given a probability of zero). Neither
+changes the order of the rows by a class's probability, so the AUC stays the same; the predicted
+class changes only where a row's top classes were nearly tied. (1, 0) is among the choices, so
+calibration never worsens the out-of-fold log loss.
 """
 from __future__ import annotations
 
@@ -16,6 +23,39 @@ from sklearn.base import BaseEstimator
 from .metrics import score
 from .model import level_one_features
 from .validation import covered
+
+
+TEMPERATURES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
+PRIOR_SHARES = (0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
+CALIBRATION_ROWS = 20_000  # out-of-fold rows the calibration is chosen on, at most
+
+
+def calibrate(proba: np.ndarray, temperature: float, prior_share: float, prior: np.ndarray) -> np.ndarray:
+    """Probabilities tempered (p ** (1 / T), renormalised), then mixed with the class frequencies."""
+    if temperature != 1.0:
+        proba = np.power(np.clip(proba, 0.0, None), 1.0 / temperature)
+        proba = proba / proba.sum(axis=1, keepdims=True)
+    if prior_share > 0:
+        proba = (1.0 - prior_share) * proba + prior_share * prior
+    return proba
+
+
+def choose_calibration(proba: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> tuple[float, float, np.ndarray]:
+    """(temperature, prior share, class frequencies) with the lowest log loss on these rows."""
+    y = np.asarray(y).astype(int)
+    prior = np.bincount(y, minlength=n_classes) / len(y)
+    if len(y) > CALIBRATION_ROWS:
+        rows = np.random.default_rng(seed).choice(len(y), CALIBRATION_ROWS, replace=False)
+        proba, y = proba[rows], y[rows]
+    at = np.arange(len(y))
+    best_loss, best = np.inf, (1.0, 0.0)
+    for temperature in (1.0, *[t for t in TEMPERATURES if t != 1.0]):  # untouched first: it wins ties
+        own = calibrate(proba, temperature, 0.0, prior)[at, y]  # mixing is linear: only each row's own class counts
+        for share in PRIOR_SHARES:
+            loss = float(-np.mean(np.log(np.clip((1 - share) * own + share * prior[y], 1e-15, 1.0))))
+            if loss < best_loss - 1e-12:
+                best_loss, best = loss, (temperature, share)
+    return best[0], best[1], prior
 
 
 def _loss(task: str, pred: np.ndarray, y: np.ndarray) -> float:
@@ -65,6 +105,10 @@ class GreedyEnsemble(BaseEstimator):
                 break
         self.weights_ = best_counts / best_counts.sum()
         self.classes_ = np.arange(self.n_classes) if self.task != "regression" else None
+        self.temperature_, self.prior_share_, self.prior_ = 1.0, 0.0, None
+        if self.task != "regression":
+            average = sum(w * b for w, b in zip(self.weights_, blocks) if w > 0)
+            self.temperature_, self.prior_share_, self.prior_ = choose_calibration(average, y, average.shape[1])
         return self
 
     def _average(self, Z):
@@ -76,7 +120,10 @@ class GreedyEnsemble(BaseEstimator):
         return out if self.task == "regression" else np.argmax(out, axis=1)
 
     def predict_proba(self, Z):
-        return self._average(Z)
+        average = self._average(Z)
+        if getattr(self, "prior_", None) is None:  # model files from before calibration
+            return average
+        return calibrate(average, self.temperature_, self.prior_share_, self.prior_)
 
 
 def make_metalearner(task: str, n_classes: int, deadline=None) -> GreedyEnsemble:

@@ -587,6 +587,19 @@ def _pipeline(g: Graph, pipe, inputs: dict, task: str, n_classes: int) -> str:
     raise NotConvertible(f"the model {type(learner).__name__} has no ONNX form here")
 
 
+def _calibrated(g: Graph, proba: str, meta: GreedyEnsemble) -> str:
+    """The ensemble's calibration (see ensemble.calibrate): tempered, renormalised, mixed with the prior."""
+    if getattr(meta, "prior_", None) is None:
+        return proba
+    if meta.temperature_ != 1.0:
+        powered = g.op("Pow", g.op("Max", proba, g.num(0.0)), g.num(1.0 / meta.temperature_))
+        proba = g.op("Div", powered, g.op("ReduceSum", powered, g.const([1], np.int64), keepdims=1))
+    if meta.prior_share_ > 0:
+        proba = g.op("Add", g.op("Mul", proba, g.num(1.0 - meta.prior_share_)),
+                     g.const(meta.prior_share_ * np.asarray(meta.prior_, dtype=float)))
+    return proba
+
+
 def _raw(g: Graph, model: TrainedModel, inputs: dict) -> str:
     """The model's predict_raw: numbers [N] for regression, probabilities [N, K] otherwise."""
     n_classes = len(model.classes or [])
@@ -603,7 +616,8 @@ def _raw(g: Graph, model: TrainedModel, inputs: dict) -> str:
                 raw = g.op("Gather", raw, g.const([1], np.int64), axis=1)
             parts.append(g.op("Mul", raw, g.num(weight)))
         total = parts[0] if len(parts) == 1 else g.op("Sum", *parts)
-        return _two_columns(g, total) if model.task == "binary" else total
+        total = _two_columns(g, total) if model.task == "binary" else total
+        return total if model.task == "regression" else _calibrated(g, total, meta)
     est = model.estimator
     if isinstance(est, FoldAverage):
         outs = [_pipeline(g, e, inputs, model.task, n_classes) for e in est.estimators]

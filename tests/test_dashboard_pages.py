@@ -150,7 +150,7 @@ def test_a_finished_binary_run_shows_its_leader_in_words_charts_for_every_model_
     assert 'id="leader-card"' in fragment and 'id="compare"' in fragment
 
     results = ModelResult.objects.filter(experiment=experiment)
-    assert results.count() >= 3
+    assert results.count() >= 3 and any(r.model_id.startswith("StackedEnsemble") for r in results)
     for result in results:
         payload = owner_client.get(f"/experiments/{experiment.pk}/models/{result.model_id}/charts.json").json()
         keys = [c["key"] for c in payload["charts"]]
@@ -158,6 +158,10 @@ def test_a_finished_binary_run_shows_its_leader_in_words_charts_for_every_model_
         assert payload["pdp"] and set(payload["pdp"]) <= set(payload["pdp_features"])
         page = owner_client.get(f"/experiments/{experiment.pk}/models/{result.model_id}/")
         assert page.status_code == 200 and b'id="cv-metrics"' in page.content and b"AUC" in page.content
+        if result.model_id.startswith("StackedEnsemble"):  # its members' weights and calibration, in words
+            params = unescape(page.content.decode().split('id="params"')[1].split("</table>")[0])
+            assert "{" not in params and re.search(r"calibration</td><td[^>]*>temperature [\d.]+, prior_share", params)
+            assert re.search(r"base_models</td><td[^>]*>\w+_\d+ [\d.]+", params)
 
 
 def test_partial_dependence_is_computed_for_any_column_once_and_kept(owner_client):

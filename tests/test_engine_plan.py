@@ -187,6 +187,41 @@ def test_the_ensemble_selection_stops_at_its_deadline():
     assert np.count_nonzero(full.weights_) > 1
 
 
+def _sampled_classes(rng, proba):
+    return (rng.random(len(proba))[:, None] > np.cumsum(proba, axis=1)).sum(axis=1)
+
+
+def test_the_ensemble_calibrates_its_class_probabilities_on_the_out_of_fold_rows():
+    from sklearn.metrics import roc_auc_score
+
+    from automl_engine.ensemble import _loss, calibrate
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=2.0, size=(4000, 3))
+    truth = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = _sampled_classes(rng, truth)
+    # Two members that are too timid (as averages are): the calibration sharpens them (T < 1).
+    timid = [calibrate(truth, 2.0, 0.0, None), calibrate(truth, 1.8, 0.0, None)]
+    ens = GreedyEnsemble(task="multiclass", n_classes=3).fit(np.hstack(timid), y)
+    average = ens._average(np.hstack(timid))
+    assert ens.temperature_ < 1.0
+    assert _loss("multiclass", ens.predict_proba(np.hstack(timid)), y) < _loss("multiclass", average, y) - 0.02
+    # A member sure of the wrong class on some rows: the class frequencies are mixed in, no zero is left.
+    sure = np.eye(3)[np.argmax(truth, axis=1)]
+    ens = GreedyEnsemble(task="multiclass", n_classes=3).fit(sure, y)
+    assert ens.prior_share_ > 0 and ens.predict_proba(sure).min() > 0
+    assert np.isfinite(_loss("multiclass", ens.predict_proba(sure), y))
+    # Calibrated binary probabilities rank the rows as before: the AUC is the same.
+    p = np.clip(rng.beta(0.5, 0.5, size=3000), 1e-6, 1 - 1e-6)
+    yb = (rng.random(3000) < p ** 2).astype(int)  # the model is over-confident about the positives
+    ens = GreedyEnsemble(task="binary", n_classes=2).fit(p[:, None], yb)
+    assert (ens.temperature_, ens.prior_share_) != (1.0, 0.0)
+    assert roc_auc_score(yb, ens.predict_proba(p[:, None])[:, 1]) == pytest.approx(roc_auc_score(yb, p), abs=1e-12)
+    # Well-calibrated probabilities are left as they are.
+    ens = GreedyEnsemble(task="multiclass", n_classes=3).fit(truth, y)
+    assert abs(ens.temperature_ - 1.0) <= 0.15 and ens.prior_share_ <= 1e-3
+
+
 @pytest.mark.parametrize("task", ["regression", "binary"])
 def test_a_large_table_in_a_short_budget_gives_models_on_time(task):
     frame = synthetic(task, n=120_000)

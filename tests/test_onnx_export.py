@@ -89,6 +89,23 @@ def test_every_family_and_ensemble_matches_python(trained):
         assert list(got["predict"][clear]) == list(labels[clear]), model_id
 
 
+def test_a_calibrated_ensemble_matches_python(trained):
+    import copy
+
+    task, aml, test = trained
+    ensembles = [m for m in aml.models.values() if m.algo == "StackedEnsemble"]
+    assert ensembles
+    for model in ensembles:
+        if task == "regression":  # no calibration: numbers are not probabilities
+            assert not hasattr(model.estimator, "prior_") or model.estimator.prior_ is None
+            continue
+        model = copy.deepcopy(model)
+        model.estimator.temperature_, model.estimator.prior_share_ = 1.7, 0.02  # both steps in the graph
+        expected = model.predict(test)[[str(c) for c in model.classes]].to_numpy(float)
+        np.testing.assert_allclose(onnx_predict(model, test)["probabilities"], expected, rtol=1e-5, atol=1e-9)
+        assert expected.min() >= 0.02 * model.estimator.prior_.min() * 0.999
+
+
 def test_inputs_are_the_columns_by_name_with_their_types(trained):
     task, aml, _ = trained
     model = aml.leader

@@ -11,6 +11,18 @@ from ..preprocessing import build_preprocessor
 from ..schema import FeatureSpec
 
 ALL_TASKS = ("regression", "binary", "multiclass")
+STOPPING_SHARE = 0.1  # of a model's training rows, held out to tell it when to stop (rounds, epochs)
+
+
+def stopping_split(X, y, task: str, seed: int):
+    """(X_fit, X_stop, y_fit, y_stop): a tenth of the rows held out to decide when training stops.
+
+    By class when every class has at least two rows, so the held-out rows have each class's share.
+    """
+    from sklearn.model_selection import train_test_split
+
+    stratify = y if task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
+    return train_test_split(X, y, test_size=STOPPING_SHARE, random_state=seed, stratify=stratify)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
 
-from .base import BuildContext, Cost, Family
+from .base import BuildContext, Cost, Family, stopping_split
 
 DEFAULTS = (
     {"learning_rate": 0.06, "depth": 6, "l2_leaf_reg": 3.0},
@@ -73,9 +72,7 @@ class CatBoostEstimator(BaseEstimator):
         if eval_set is not None:
             X_fit, y_fit, valid = X, y, (np.asarray(eval_set[0], dtype=float), np.asarray(eval_set[1]))
         elif len(y) >= 100:
-            stratify = y if self.task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
-            X_fit, X_stop, y_fit, y_stop = train_test_split(X, y, test_size=0.1, random_state=self.random_state,
-                                                            stratify=stratify)
+            X_fit, X_stop, y_fit, y_stop = stopping_split(X, y, self.task, self.random_state)
             valid = (X_stop, y_stop)
         else:
             X_fit, y_fit, valid = X, y, None

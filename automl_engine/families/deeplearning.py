@@ -12,10 +12,9 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from .base import BuildContext, Cost, Family
+from .base import BuildContext, Cost, Family, stopping_split
 
 SKEWED = 1.0
 EPOCH_STRETCH_ROWS = 50_000  # on larger tables an epoch is split into stretches of this many rows  # skewness above which a non-negative target is learned as log(1 + y)
@@ -78,9 +77,7 @@ class MLPEstimator(BaseEstimator):
             if self.task == "regression":
                 y_val = self._scale(y_val.astype(float))
         else:
-            stratify = y if self.task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
-            X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.1, random_state=self.random_state,
-                                                          stratify=stratify)
+            X_fit, X_val, y_fit, y_val = stopping_split(X, y, self.task, self.random_state)
         cls = MLPRegressor if self.task == "regression" else MLPClassifier
         net = cls(hidden_layer_sizes=tuple(self.hidden_layer_sizes), alpha=self.alpha,
                   learning_rate_init=self.learning_rate_init, batch_size=min(self.batch_size, len(X_fit)),

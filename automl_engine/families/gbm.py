@@ -5,10 +5,9 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
 
 from ..preprocessing import n_outputs_before_categorical
-from .base import BuildContext, Cost, Family
+from .base import BuildContext, Cost, Family, stopping_split
 
 DEFAULTS = (
     {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 0.9,
@@ -106,7 +105,6 @@ class LGBMEstimator(BaseEstimator):
         if self.task == "regression" and objective in COUNT_OBJECTIVES and np.min(y) >= 0:
             params["objective"] = objective  # counts and amounts: model the log of the mean
         cats = list(self.categorical_features or []) if native else []
-        stratify = y if self.task != "regression" and len(y) >= 50 and np.bincount(y.astype(int)).min() >= 2 else None
         callbacks = [_Deadline(self.deadline)]
         if eval_set is not None:
             train = lightgbm.Dataset(X, y, categorical_feature=cats, free_raw_data=False)
@@ -114,8 +112,7 @@ class LGBMEstimator(BaseEstimator):
                                       categorical_feature=cats)]
             callbacks.append(lightgbm.early_stopping(self.early_stopping_rounds, verbose=False))
         elif len(y) >= 100:
-            X_fit, X_stop, y_fit, y_stop = train_test_split(
-                X, y, test_size=0.1, random_state=self.random_state, stratify=stratify)
+            X_fit, X_stop, y_fit, y_stop = stopping_split(X, y, self.task, self.random_state)
             train = lightgbm.Dataset(X_fit, y_fit, categorical_feature=cats, free_raw_data=False)
             valid = [lightgbm.Dataset(X_stop, y_stop, reference=train, categorical_feature=cats)]
             callbacks.append(lightgbm.early_stopping(self.early_stopping_rounds, verbose=False))

@@ -62,12 +62,19 @@ def _metric_rows(task: str, metrics: dict | None) -> list[dict]:
 def _params(result: ModelResult) -> list[dict]:
     out = []
     for key, value in sorted((result.params or {}).items()):
-        if isinstance(value, list):
-            value = ", ".join(map(str, value))
-        elif isinstance(value, float):
-            value = number(value, 4)
-        out.append({"name": key, "value": value})
+        out.append({"name": key, "value": _param_value(value)})
     return out
+
+
+def _param_value(value):
+    """A parameter as a person reads it: lists and mappings (an ensemble's weights) as plain text."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_param_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, float):
+        return number(value, 4)
+    return value
 
 
 @login_required
