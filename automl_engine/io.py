@@ -19,6 +19,7 @@ from .errors import DataError
 
 DELIMITERS = [",", ";", "\t", "|"]
 SNIFF_LINES = 200
+SNIFF_CHARS = 256 * 1024  # the lines are looked for in this much of the text first
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 _THOUSANDS_COMMA = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
@@ -72,13 +73,17 @@ def decode_text(raw: bytes) -> str:
 
 
 def _sample_lines(text: str) -> list[str]:
-    lines = []
-    for line in text.splitlines():
-        if line.strip():
-            lines.append(line)
-        if len(lines) >= SNIFF_LINES:
-            break
-    return lines
+    """The first SNIFF_LINES non-blank lines, split from the start of the text only (a file can be large)."""
+    size = SNIFF_CHARS
+    while True:
+        head = text[:size]
+        lines = head.splitlines()
+        if len(head) < len(text):
+            lines = lines[:-1]  # the last line of a cut may itself be cut
+        lines = [line for line in lines if line.strip()][:SNIFF_LINES]
+        if len(lines) >= SNIFF_LINES or len(head) >= len(text):
+            return lines
+        size *= 4
 
 
 def sniff_delimiter(lines: list[str]) -> str:
