@@ -292,7 +292,9 @@ def receipt_rerun_compare_and_continue(page, base):
     page.click("#experiments tbody tr a")
     first_url = page.url
     wait_for_status(page, "succeeded")
+    page.wait_for_selector("#leaderboard tbody tr[data-model-id]")  # drawn by the page's script after it loads
     first = board(page)
+    assert len(first) >= 4
     page.click("#receipt summary")
     assert page.locator("#receipt-reproducible").inner_text().startswith("Yes.")
     assert "SHA-256" in page.locator("#receipt").inner_text()

@@ -4,6 +4,8 @@ import pandas as pd
 import pytest
 
 from automl_engine import DataError, read_csv
+from automl_engine import io as engine_io
+from automl_engine.io import read_fast
 from automl_engine.schema import infer_task, profile_columns
 from tests.helpers import DATA
 
@@ -98,3 +100,82 @@ def test_task_is_inferred_from_the_target_with_a_reason(values, task):
 def test_a_target_with_one_value_is_refused():
     with pytest.raises(DataError, match="only one value"):
         infer_task(pd.Series([1, 1, 1], name="y"))
+
+
+# -- the fast reader (pyarrow) and pandas' reader give the same table ------------------------------
+
+CORPUS = sorted([*DATA.glob("*.csv"), *(DATA / "bad").glob("*.csv"), *(DATA / "bad").glob("*.tsv")])
+BETTER_THAN_PANDAS = {"infinities.csv"}  # '-1e400' is a number too large to store: -inf, where pandas keeps text
+
+
+def _both_readers(raw: bytes, monkeypatch) -> tuple[object, object, bool]:
+    """(what read_csv gives, what pandas' reader alone gives, whether the fast reader returned the table)."""
+    used = []
+
+    def tracked(*args):
+        frame = read_fast(*args)
+        used.append(frame is not None)
+        return frame
+
+    def outcome():
+        try:
+            return read_csv(raw)
+        except Exception as exc:  # the web app refuses some of these files before reading them
+            return f"{type(exc).__name__}: {exc}"
+
+    monkeypatch.setattr(engine_io, "read_fast", tracked)
+    first = outcome()
+    monkeypatch.setattr(engine_io, "read_fast", lambda *args: None)
+    return first, outcome(), any(used)
+
+
+def test_the_fast_reader_reads_every_file_of_the_corpus_as_pandas_does(monkeypatch):
+    fast_files = []
+    for path in CORPUS:
+        if path.name in BETTER_THAN_PANDAS:
+            continue
+        got, expected, used = _both_readers(path.read_bytes(), monkeypatch)
+        if isinstance(expected, str):
+            assert got == expected, path.name  # the same message for a file that is not a table
+        else:
+            pd.testing.assert_frame_equal(got, expected, obj=path.name)
+        fast_files += [path.name] * used
+    # It does read most real files, so the comparison above is not only pandas against itself.
+    assert {"wine_quality_train.csv", "car_evaluation.csv", "missing_markers.csv", "quoted_newlines.csv",
+            "no_header.csv", "tabs.tsv", "unicode_names.csv"} <= set(fast_files)
+    assert len(fast_files) >= 25
+
+
+def test_the_fast_reader_leaves_timestamps_as_text_and_the_engine_types_them(monkeypatch):
+    lines = ["when,day,n,y"] + [f"2013-01-{d:02d}T10:00:00Z,2013-01-{d:02d},{d},{'ab'[d % 2]}" for d in range(1, 29)]
+    lines[5] = lines[5][:-1] + "NA"
+    got, expected, used = _both_readers("\n".join(lines).encode(), monkeypatch)
+    assert used
+    pd.testing.assert_frame_equal(got, expected)
+    assert isinstance(got["y"][4], float) and np.isnan(got["y"][4])  # missing text is NaN, as pandas has it
+    assert got["when"].dtype == object and got["when"][0] == "2013-01-01T10:00:00Z"
+    assert {c.name: c.kind for c in profile_columns(got)}["when"] == "datetime"
+
+
+def test_a_column_that_turns_to_text_far_down_a_large_file_reads_as_pandas_does(monkeypatch):
+    """pyarrow guesses each column's type from the file's first megabyte: a later surprise sends the
+    file to pandas' reader, so the table is the same either way."""
+    rows = [f"{i},{i % 7},{'ab'[i % 2]}" for i in range(200_000)]
+    rows[150_000] = "n/a?,3,a"  # past the first megabyte
+    got, expected, used = _both_readers(("id,x,y\n" + "\n".join(rows)).encode(), monkeypatch)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["id"].dtype == object and got["id"][150_000] == "n/a?"
+
+
+def test_spaces_around_values_anywhere_in_the_file_read_as_pandas_does(monkeypatch):
+    rows = [f"{i},c{i % 5},{'ab'[i % 2]}" for i in range(400)]
+    rows[350] = "3, c1,b"  # beyond the lines the dialect is guessed from
+    got, expected, used = _both_readers(("x,c,y\n" + "\n".join(rows)).encode(), monkeypatch)
+    assert not used
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["c"][350] == "c1"  # pandas drops the space after the comma
+
+
+def test_the_fast_reader_reads_numbers_too_large_to_store_as_infinite():
+    frame = read_csv((DATA / "bad" / "infinities.csv").read_bytes())
+    assert frame["x"].dtype == float and np.isinf(frame["x"]).sum() > 0
