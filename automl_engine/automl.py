@@ -20,6 +20,7 @@ from .families import ENSEMBLE_ALGO, FAMILIES, BuildContext
 from .families.gbm import COUNT_OBJECTIVES
 from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
 from .model import EnsembleModel, TrainedModel, library_versions, machine
+from .memory import release_freed_memory
 from .model_file import save_model
 from .planning import (FIRST_MODEL_SHARE, MIN_SAMPLE_ROWS, MODEL_SHARE, START_FACTOR, YARDSTICK, Budget, CostModel,
                        TableShape, Validation, budget_words, choose_validation, config_factor, forecast, make_splits,
@@ -28,25 +29,7 @@ from .schema import check_task, feature_spec, infer_task
 from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full
 
 log = logging.getLogger(__name__)
-_LIBC = []  # glibc, once loaded (empty list: not looked up yet; [None]: not available)
 
-
-def release_freed_memory() -> None:
-    """Give memory freed by the last model back to the system (glibc keeps it otherwise).
-
-    A model's fold fits and datasets are freed when it ends, but glibc's allocator keeps those pages
-    for later, so a run's resident memory would grow with every model. Elsewhere than glibc: no-op.
-    """
-    if not _LIBC:
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL("libc.so.6")
-            _LIBC.append(libc if hasattr(libc, "malloc_trim") else None)
-        except OSError:
-            _LIBC.append(None)
-    if _LIBC[0] is not None:
-        _LIBC[0].malloc_trim(0)
 DEFAULT_RUNTIME_SECS = 120
 MIN_ROWS = 10
 # The default models, in the order they are tried: boosting first (quick and good on most tables,

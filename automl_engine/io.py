@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .memory import release_freed_memory
 
 DELIMITERS = [",", ";", "\t", "|"]
 SNIFF_LINES = 200
@@ -200,7 +201,8 @@ def _temporal_columns(raw: bytes, read, parse, convert) -> dict:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    head = pacsv.open_csv(io.BytesIO(raw), read_options=read, parse_options=parse, convert_options=convert)
+    head = pacsv.open_csv(io.BytesIO(raw), read_options=read, parse_options=parse, convert_options=convert,
+                          memory_pool=pa.system_memory_pool())
     return {f.name: pa.string() for f in head.schema if pa.types.is_temporal(f.type)}
 
 
@@ -218,9 +220,10 @@ def read_fast(raw: bytes, delim: str, header: bool) -> pd.DataFrame | None:
     parse = pacsv.ParseOptions(delimiter=delim, newlines_in_values=True)
     convert = dict(null_values=MISSING_MARKERS, strings_can_be_null=True, true_values=TRUE_WORDS,
                    false_values=FALSE_WORDS)
+    pool = pa.system_memory_pool()  # malloc's: the memory goes back to the system after the read (see automl)
     try:
         texts = _temporal_columns(raw, read, parse, pacsv.ConvertOptions(**convert))
-        table = pacsv.read_csv(io.BytesIO(raw), read_options=read, parse_options=parse,
+        table = pacsv.read_csv(io.BytesIO(raw), read_options=read, parse_options=parse, memory_pool=pool,
                                convert_options=pacsv.ConvertOptions(column_types=texts, **convert))
     except (pa.ArrowException, ValueError):  # ragged rows, a type that changes down the file, ...
         return None
@@ -235,7 +238,9 @@ def read_fast(raw: bytes, delim: str, header: bool) -> pd.DataFrame | None:
                   or pa.types.is_boolean(column.type)):
             return None
         columns[name] = column
-    frame = pa.table(columns).to_pandas()
+    frame = pa.table(columns).to_pandas(memory_pool=pool)
+    del table, columns
+    release_freed_memory()
     for name in frame.columns[frame.dtypes == object]:  # pyarrow's missing text is None, pandas' is NaN
         values = frame[name].to_numpy(copy=True)
         missing = pd.isna(values)

@@ -111,7 +111,7 @@ def test_memory_freed_between_models_goes_back_to_the_system():
 
     code = """
 import psutil
-from automl_engine.automl import release_freed_memory
+from automl_engine.memory import release_freed_memory
 p = psutil.Process()
 blocks, pins = [], []
 for _ in range(3000):
