@@ -217,7 +217,8 @@ class AutoML:
         values = frame[target]
         keep = values.notna() & ~values.isin([np.inf, -np.inf])
         self.dropped_rows_ = int((~keep).sum())
-        frame = frame.loc[keep].reset_index(drop=True)
+        if self.dropped_rows_:  # a copy only where rows go: copying a large table takes a second
+            frame = frame.loc[keep].reset_index(drop=True)
         if len(frame) < MIN_ROWS:
             raise DataError(f"Only {len(frame)} rows have a value for '{target}'; at least {MIN_ROWS} are needed "
                             "to train and check a model.")

@@ -296,7 +296,9 @@ def _checked(frame: pd.DataFrame, header: bool) -> pd.DataFrame:
     if not header:
         frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.dropna(how="all")
+    blank = frame.isna().all(axis=1).to_numpy()
+    if blank.any():  # dropped only where there is one: copying a large table costs a second
+        frame = frame[~blank].reset_index(drop=True)
     if frame.shape[1] < 2:
         raise DataError(
             "Only one column was found. A table needs at least two columns: something to predict and "
@@ -305,4 +307,4 @@ def _checked(frame: pd.DataFrame, header: bool) -> pd.DataFrame:
         )
     if len(frame) == 0:
         raise DataError("The file has a header but no rows of data.")
-    return frame.reset_index(drop=True)
+    return frame

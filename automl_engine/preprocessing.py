@@ -114,7 +114,12 @@ class ToCategory(ToNumber):
         frame = pd.DataFrame(X)
         out = np.empty(frame.shape, dtype=object)
         for i, (_, col) in enumerate(frame.items()):
-            known = col.notna().to_numpy()
+            if pd.api.types.infer_dtype(col, skipna=True) == "string":  # a CSV's text: each distinct value once
+                codes, uniques = pd.factorize(col)
+                words = pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object)
+                out[:, i] = np.append(words, np.nan)[codes]  # code -1, a missing value, picks the NaN at the end
+                continue
+            known = col.notna().to_numpy()  # numbers too (1 and 1.0 are the same key to factorize)
             values = col.to_numpy(dtype=object)
             values[known] = col[known].astype(str).str.strip().to_numpy(dtype=object)
             values[~known] = np.nan

@@ -154,7 +154,7 @@ def profile_columns(frame: pd.DataFrame) -> list[ColumnInfo]:
 
 def feature_spec(frame: pd.DataFrame, target: str, ignore: tuple = ()) -> FeatureSpec:
     spec = FeatureSpec()
-    for info in profile_columns(frame.drop(columns=[target])):
+    for info in (infer_column(frame[c], len(frame)) for c in frame.columns if c != target):  # no copy of the table
         if info.name in ignore:
             spec.dropped[info.name] = "you chose to ignore it"
         elif info.kind in USED_KINDS:

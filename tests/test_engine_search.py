@@ -10,7 +10,7 @@ from automl_engine import AutoML
 from automl_engine.families import FAMILIES
 from automl_engine.families.deeplearning import MLPEstimator
 from automl_engine.planning import MIN_SAMPLE_ROWS, Budget, CostModel, TableShape, Validation
-from automl_engine.preprocessing import DatetimeParts
+from automl_engine.preprocessing import DatetimeParts, ToCategory
 from automl_engine.validation import FoldAverage
 from tests.helpers import synthetic
 
@@ -155,3 +155,12 @@ def test_boosting_defaults_take_the_count_loss_when_it_beat_squared_error():
     assert losses[4] == "poisson"  # it builds on the loss that won
     assert aml._adapted("GBM", {"objective": "regression"})["objective"] == "regression"
     assert "objective" not in aml._adapted("DRF", {})
+
+
+def test_category_values_become_trimmed_text_whatever_their_type():
+    frame = pd.DataFrame({"text": [" a", "b ", None, "a", np.nan, "c"],
+                          "mixed": [1, 1.0, True, " x ", None, 2.5]})
+    out = ToCategory().fit(frame).transform(frame)
+    assert [out[i, 0] for i in (0, 1, 3, 5)] == ["a", "b", "a", "c"]
+    assert np.isnan(out[2, 0]) and np.isnan(out[4, 0]) and np.isnan(out[4, 1])
+    assert out[:, 1].tolist()[:4] == ["1", "1.0", "True", "x"]  # 1, 1.0 and True stay apart
