@@ -485,7 +485,7 @@ class AutoML:
             config = family.refit_config(fitted, config)
         limit = None if deadline is None else min(deadline, time.time() + 1.5 * wave_secs)
         full_ctx = dataclasses.replace(fold_ctx, n_jobs=self.n_jobs, deadline=limit)
-        return fit_full(lambda: family.build(full_ctx, config), self._X, self._y)
+        return fit_full(lambda: family.build(full_ctx, config), self._X, self._y, self.task_)
 
     def _make_model(self, model_id, algo, estimator, params, oof, started, cls=TrainedModel, **extra):
         mask = covered(oof)

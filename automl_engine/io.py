@@ -258,15 +258,14 @@ def read_csv(source: Source, *, max_rows: int | None = None) -> pd.DataFrame:
     if not raw.strip():
         raise DataError("The file is empty. Upload a CSV file with a header row and at least a few rows of data.")
     encoding = detect_encoding(raw)
-    if encoding in ("utf-8", "utf-8-sig") and max_rows is None:
-        body = raw[3:] if encoding == "utf-8-sig" else raw
-        head = body[:SNIFF_CHARS].decode("utf-8", errors="ignore")
-        if len(body) > SNIFF_CHARS:
+    if encoding in ("utf-8", "utf-8-sig") and max_rows is None and b"\x00" not in raw:
+        head = raw[:SNIFF_CHARS].decode(encoding, errors="ignore")  # pyarrow skips the BOM itself
+        if len(raw) > SNIFF_CHARS:
             head = head[: head.rfind("\n") + 1]  # whole lines only
-        if "\x00" not in head and head.strip():
+        if head.strip():
             delim, decimal, thousands, header = _dialect(head)
-            frame = read_fast(body, delim, header) if _plain(_sample_lines(head), delim, decimal, thousands,
-                                                                  header) else None
+            frame = read_fast(raw, delim, header) if _plain(_sample_lines(head), delim, decimal, thousands,
+                                                                 header) else None
             if frame is not None:
                 return _checked(frame, header)
     text = decode_text(raw)

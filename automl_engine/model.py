@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .validation import align_classes
+from .validation import align_classes, predict_raw
 
 
 @dataclass
@@ -52,11 +52,8 @@ class TrainedModel:
     # -- prediction ---------------------------------------------------------------------------
     def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
         """Numbers for regression; an (n, n_classes) probability matrix for classification."""
-        X = self._features_frame(frame)
-        if self.task == "regression":
-            return np.asarray(self.estimator.predict(X), dtype=float)
-        proba = np.asarray(self.estimator.predict_proba(X), dtype=float)
-        return align_classes(proba, self.estimator, len(self.classes), self.task)
+        raw = predict_raw(self.estimator, self._features_frame(frame), self.task)
+        return raw if self.task == "regression" else align_classes(raw, self.estimator, len(self.classes), self.task)
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A ``predict`` column, plus one probability column per class for classification."""

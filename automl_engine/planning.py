@@ -156,6 +156,8 @@ class CostModel:
         factor = float(self.shape.n_classes) if cost.per_class and self.shape.n_classes > 2 else 1.0
         if self.shape.n_classes == 0:
             factor *= cost.regression_factor
+        if cost.max_rows:
+            rows = min(rows, cost.max_rows)
         if cost.rows_per_tree and rows > cost.rows_per_tree:
             rows = cost.rows_per_tree + BEYOND_CAP_COST * (rows - cost.rows_per_tree)
         return rows * self.shape.width(entry.style) * factor
@@ -189,8 +191,8 @@ class CostModel:
 
     def peak_mb(self, family: str, validation: Validation) -> float:
         parallel = min(self.n_jobs, validation.n_fits)
-        rows = validation.train_rows(self.shape.n_rows)
         entry = self.families[family]
+        rows = min(validation.train_rows(self.shape.n_rows), entry.cost.max_rows or self.shape.n_rows)
         working = parallel * rows * self.shape.width(entry.style) * entry.cost.bytes_per_cell / 2**20
         return PROCESS_MB + 2 * self.shape.frame_mb + working
 

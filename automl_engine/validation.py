@@ -8,6 +8,8 @@ import numpy as np
 from sklearn.base import clone
 
 EVAL_SET_MIN_ROWS = 1000  # validation folds at least this large also decide when to stop training
+# Rows predicted at a time: a model's preprocessing holds several copies of the rows it transforms.
+PREDICT_ROWS = 50_000
 
 
 class OutOfTime(Exception):
@@ -15,9 +17,28 @@ class OutOfTime(Exception):
 
 
 def predict_raw(estimator, X, task: str) -> np.ndarray:
+    """Predictions for the rows of X, PREDICT_ROWS at a time (the same numbers, a bounded memory)."""
+    if len(X) > PREDICT_ROWS:
+        rows = X.iloc if hasattr(X, "iloc") else X
+        return np.concatenate([predict_raw(estimator, rows[i:i + PREDICT_ROWS], task)
+                               for i in range(0, len(X), PREDICT_ROWS)])
     if task == "regression":
         return np.asarray(estimator.predict(X), dtype=float)
     return np.asarray(estimator.predict_proba(X), dtype=float)
+
+
+def fit_rows(est, y, rows: np.ndarray, task: str) -> np.ndarray:
+    """The training rows a model fits on: all of them, or a sample where its ``max_fit_rows`` says more
+    would only cost memory (a linear model's weights are settled long before a million rows, while
+    its one-hot matrix of all the rows can take gigabytes). A sample keeps a row of every class."""
+    model = est.named_steps["model"] if hasattr(est, "named_steps") else est
+    cap = getattr(model, "max_fit_rows", None)
+    if not cap or len(rows) <= cap:
+        return rows
+    picked = np.random.default_rng(0).choice(rows, size=cap, replace=False)
+    if task != "regression":
+        picked = np.union1d(picked, rows[np.unique(y[rows], return_index=True)[1]])
+    return np.sort(picked)
 
 
 def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, task, keep):
@@ -26,6 +47,7 @@ def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, tas
     est = make_estimator()
     if stop_by is not None and "model__deadline" in est.get_params():
         est.set_params(model__deadline=stop_by)
+    train_idx = fit_rows(est, y, np.asarray(train_idx), task)
     model = est.named_steps["model"] if hasattr(est, "named_steps") else None
     min_rows = getattr(model, "eval_set_min_rows", EVAL_SET_MIN_ROWS)
     if getattr(model, "accepts_eval_set", False) and len(valid_idx) >= min_rows:
@@ -117,8 +139,11 @@ def align_classes(pred, est, n_classes, task):
     return full
 
 
-def fit_full(make_estimator, X, y):
+def fit_full(make_estimator, X, y, task: str = "regression"):
     est = make_estimator()
+    rows = fit_rows(est, y, np.arange(len(y)), task)
+    if len(rows) < len(y):
+        X, y = X.iloc[rows], y[rows]
     est.fit(X, y)
     return est
 

@@ -124,3 +124,31 @@ print((before - p.memory_info().rss) >> 20)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert int(out.stdout) > 150  # of the 300 MB freed
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_a_linear_model_fits_on_a_sample_of_a_large_table_and_predicts_every_row(task, monkeypatch):
+    """Beyond max_fit_rows the linear model fits on a sample (its one-hot matrix of every row would cost
+    gigabytes on a million rows); it keeps a row of every class, and still predicts every row."""
+    from automl_engine.families import glm
+    from automl_engine import validation
+
+    monkeypatch.setattr(glm.GLMEstimator, "max_fit_rows", 300)
+    monkeypatch.setattr(glm, "ALPHA_ROWS", 150)  # ridge picks alpha on a sample, then solves on the rest
+    monkeypatch.setattr(validation, "PREDICT_ROWS", 170)  # and predictions go in slices
+    frame = synthetic(task, n=1200)
+    frame.loc[0, "y"] = "rare" if task == "multiclass" else frame.loc[0, "y"]
+    aml = AutoML(max_models=1, nfolds=3, seed=1, include_algos=["GLM"], task=task).fit(frame, "y")
+    model = aml.models["GLM_1"]
+    fitted = model.estimator.named_steps["model"]
+    assert fitted.rows_used_ <= 300 + 4
+    if task == "regression":
+        assert type(fitted.model_).__name__ == "Ridge" and fitted.model_.alpha > 0
+    else:
+        assert "rare" in model.classes and fitted.model_.classes_.size == len(model.classes)
+    raw = model.predict_raw(frame)
+    assert len(raw) == len(frame) and np.isfinite(raw).all()
+    monkeypatch.setattr(validation, "PREDICT_ROWS", 10_000)
+    np.testing.assert_allclose(model.predict_raw(frame), raw)  # slices change nothing
+    metric = "rmse" if task == "regression" else "logloss"
+    assert model.metrics[metric] < (1.0 if task == "regression" else 0.9)  # cross-validated: it learned

@@ -179,3 +179,12 @@ def test_spaces_around_values_anywhere_in_the_file_read_as_pandas_does(monkeypat
 def test_the_fast_reader_reads_numbers_too_large_to_store_as_infinite():
     frame = read_csv((DATA / "bad" / "infinities.csv").read_bytes())
     assert frame["x"].dtype == float and np.isinf(frame["x"]).sum() > 0
+
+
+def test_a_bom_and_a_late_nul_byte_read_as_pandas_does(monkeypatch):
+    rows = "".join(f"{i},{'ab'[i % 2]}\n" for i in range(30))
+    got, expected, used = _both_readers(("\ufeffx,y\n" + rows).encode("utf-8"), monkeypatch)
+    assert used and list(got.columns) == ["x", "y"]
+    pd.testing.assert_frame_equal(got, expected)
+    got, expected, used = _both_readers(("x,y\n" + rows + "3,a\x00b\n").encode("utf-8"), monkeypatch)
+    assert not used and got == expected and "binary" in got

@@ -51,6 +51,7 @@ class Cost:
     per_class: bool = False  # multiclass costs once per class (a tree, or a row of weights, per class)
     rows_per_tree: Optional[int] = None  # forests: each tree draws at most this many rows on large tables
     regression_factor: float = 1.0  # regression fits cost this much more (forests try more columns per split)
+    max_rows: Optional[int] = None  # a fit uses at most this many rows (a sample of the rest; see fit_rows)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, RidgeCV
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
 from sklearn.model_selection import StratifiedKFold
 
 from .base import BuildContext, Cost, Family
@@ -31,9 +31,14 @@ MAX_ITER = 2_000
 STRENGTHS = (0.1, 0.3, 1.0, 3.0, 10.0)  # logistic C values tried (C is 1 / the regularisation strength)
 TUNE_CELLS = 300_000  # up to this many rows x columns, logistic regression chooses its C by cross-validation
 TUNE_FOLDS = 3
+# Rows a fit uses at most (a sample beyond, see validation.fit_rows): with a few hundred columns the
+# weights are settled long before, while the one-hot matrix of a million rows takes gigabytes.
+MAX_FIT_ROWS = 100_000
+ALPHA_ROWS = 20_000  # ridge picks its alpha by leave-one-out on at most this many rows (its memory grows with rows)
 
 
 class GLMEstimator(BaseEstimator):
+    max_fit_rows = MAX_FIT_ROWS
     def __init__(self, task="regression", C=None, random_state=0, deadline=None):
         self.task = task
         self.C = C
@@ -58,7 +63,13 @@ class GLMEstimator(BaseEstimator):
 
     def _fit(self, X, y):
         if self.task == "regression":
-            return RidgeCV(alphas=ALPHAS).fit(X, y)
+            if len(y) <= ALPHA_ROWS:
+                return RidgeCV(alphas=ALPHAS).fit(X, y)
+            # Leave-one-out on a sample picks alpha; the penalty weighs against a sum over rows, so it
+            # grows with them. The fit on all rows then solves the small columns x columns system.
+            idx = self._sample(y, ALPHA_ROWS)
+            alpha = RidgeCV(alphas=ALPHAS).fit(X[idx], y[idx]).alpha_ * len(y) / len(idx)
+            return Ridge(alpha=alpha, solver="cholesky").fit(X, y)
         if self.tuned_:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -110,4 +121,5 @@ def make_model(ctx: BuildContext, config: dict):
 
 
 FAMILY = Family(key="GLM", label="Linear model", style="linear", make_model=make_model,
-                cost=Cost(secs_per_cell=5.0e-7, fixed_secs=0.05, bytes_per_cell=24, per_class=True))
+                cost=Cost(secs_per_cell=5.0e-7, fixed_secs=0.05, bytes_per_cell=24, per_class=True,
+                          max_rows=MAX_FIT_ROWS))
