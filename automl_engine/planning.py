@@ -156,8 +156,6 @@ class CostModel:
         factor = float(self.shape.n_classes) if cost.per_class and self.shape.n_classes > 2 else 1.0
         if self.shape.n_classes == 0:
             factor *= cost.regression_factor
-        if cost.max_rows:
-            rows = min(rows, cost.max_rows)
         if cost.rows_per_tree and rows > cost.rows_per_tree:
             rows = cost.rows_per_tree + BEYOND_CAP_COST * (rows - cost.rows_per_tree)
         return rows * self.shape.width(entry.style) * factor

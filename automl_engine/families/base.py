@@ -51,7 +51,10 @@ class Cost:
     per_class: bool = False  # multiclass costs once per class (a tree, or a row of weights, per class)
     rows_per_tree: Optional[int] = None  # forests: each tree draws at most this many rows on large tables
     regression_factor: float = 1.0  # regression fits cost this much more (forests try more columns per split)
-    max_rows: Optional[int] = None  # a fit uses at most this many rows (a sample of the rest; see fit_rows)
+    # A fit holds the matrix of at most this many rows (a sample beyond; see validation.fit_rows). Only
+    # the memory estimate uses it: counted on all rows, the time estimate keeps such a model (a linear
+    # one) behind the boosting models on a large table, where it adds little to the leader.
+    max_rows: Optional[int] = None
 
 
 @dataclass(frozen=True)
