@@ -75,7 +75,10 @@ def capture(pg, path):
         # the screen-sized picture is still worth keeping, and the test's assertions stand.
         pg.set_viewport_size(size)
         pg.wait_for_timeout(600)
-        pg.screenshot(path=str(path), timeout=60_000)
+        try:
+            pg.screenshot(path=str(path), timeout=60_000)
+        except PlaywrightTimeout:  # the picture is for people to look at; the assertions do not need it
+            print(f"\nno screenshot {path.name}: Chromium did not paint within 60 s")
     pg.set_viewport_size(size)
 
 
