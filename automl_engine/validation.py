@@ -139,7 +139,7 @@ def align_classes(pred, est, n_classes, task):
     return full
 
 
-def fit_full(make_estimator, X, y, task: str = "regression"):
+def fit_full(make_estimator, X, y, task: str):
     est = make_estimator()
     rows = fit_rows(est, y, np.arange(len(y)), task)
     if len(rows) < len(y):

@@ -39,6 +39,7 @@ ALPHA_ROWS = 20_000  # ridge picks its alpha by leave-one-out on at most this ma
 
 class GLMEstimator(BaseEstimator):
     max_fit_rows = MAX_FIT_ROWS
+
     def __init__(self, task="regression", C=None, random_state=0, deadline=None):
         self.task = task
         self.C = C
