@@ -230,7 +230,8 @@ class AutoML:
         self.sort_metric_ = resolve_sort_metric(self.task_, self.sort_metric)
         self.target_ = target
         self.spec_ = feature_spec(frame, target, self.ignore_columns)
-        self._X = frame[self.spec_.columns]
+        # the feature columns without a copy of them (frame[columns] would copy a large table, for a second)
+        self._X = pd.DataFrame({c: frame[c] for c in self.spec_.columns}, copy=False)
         self._y, self.classes_ = self._encode_target(frame[target])
         self.n_classes_ = len(self.classes_) if self.classes_ is not None else 0
         self.cost_ = CostModel(TableShape.of(self._X, self.spec_, self.n_classes_), FAMILIES, self.n_jobs)

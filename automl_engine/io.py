@@ -227,11 +227,13 @@ def read_fast(raw: bytes, delim: str, header: bool) -> pd.DataFrame | None:
                                convert_options=pacsv.ConvertOptions(column_types=texts, **convert))
     except (pa.ArrowException, ValueError):  # ragged rows, a type that changes down the file, ...
         return None
-    columns = {}
+    columns, missing_text = {}, {}
     for name, column in zip(table.column_names, table.columns):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             if pc.any(pc.match_substring_regex(pc.unique(column), _PADDED)).as_py():
                 return None
+            if column.null_count:
+                missing_text[name] = column.is_null().to_numpy(zero_copy_only=False)
         elif pa.types.is_null(column.type):  # an empty column: pandas reads it as missing numbers
             column = column.cast(pa.float64())
         elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
@@ -241,12 +243,12 @@ def read_fast(raw: bytes, delim: str, header: bool) -> pd.DataFrame | None:
     frame = pa.table(columns).to_pandas(memory_pool=pool)
     del table, columns
     release_freed_memory()
-    for name in frame.columns[frame.dtypes == object]:  # pyarrow's missing text is None, pandas' is NaN
-        values = frame[name].to_numpy(copy=True)
-        missing = pd.isna(values)
-        if missing.any():
-            values[missing] = np.nan
-            frame[name] = values
+    for name, missing in missing_text.items():  # pyarrow's missing text is None, pandas' is NaN
+        values = frame[name].to_numpy()
+        if not values.flags.writeable:
+            values = values.copy()
+        values[missing] = np.nan
+        frame[name] = values
     if not header:
         frame.columns = range(frame.shape[1])
     return frame
@@ -255,7 +257,7 @@ def read_fast(raw: bytes, delim: str, header: bool) -> pd.DataFrame | None:
 def read_csv(source: Source, *, max_rows: int | None = None) -> pd.DataFrame:
     """Read a CSV file of unknown dialect into a DataFrame."""
     raw = _read_bytes(source)
-    if not raw.strip():
+    if raw.isspace() or not raw:  # isspace stops at the first other byte; strip() would copy the file
         raise DataError("The file is empty. Upload a CSV file with a header row and at least a few rows of data.")
     encoding = detect_encoding(raw)
     if encoding in ("utf-8", "utf-8-sig") and max_rows is None and b"\x00" not in raw:

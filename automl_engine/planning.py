@@ -12,6 +12,7 @@ sample of rows) and give the pre-flight estimate that the app shows before a run
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -117,6 +118,10 @@ class Validation:
         rows = int(n_rows * (1 - self.holdout_share))
         return min(rows, self.sample_rows) if self.sample_rows else rows
 
+    def valid_rows(self, n_rows: int) -> int:
+        return n_rows - int(n_rows * (self.nfolds - 1) / self.nfolds) if self.kind == "kfold" \
+            else n_rows - int(n_rows * (1 - self.holdout_share))
+
     def describe(self) -> str:
         if self.kind == "kfold":
             return f"{self.nfolds}-fold CV"
@@ -160,10 +165,11 @@ class CostModel:
             rows = cost.rows_per_tree + BEYOND_CAP_COST * (rows - cost.rows_per_tree)
         return rows * self.shape.width(entry.style) * factor
 
-    def fit_secs(self, family: str, rows: int, threads: int = 1) -> float:
-        """One fit on ``rows`` rows, before any correction."""
+    def fit_secs(self, family: str, rows: int, threads: int = 1, seen_rows: Optional[int] = None) -> float:
+        """One fit on ``rows`` rows, before any correction; ``seen_rows``, the rows it preprocesses
+        (its training and validation rows; all rows unless it trains on a sample)."""
         cost = self.families[family].cost
-        prep = PREP_SECS_PER_CELL * self.shape.n_rows * self.shape.n_features
+        prep = PREP_SECS_PER_CELL * (seen_rows or self.shape.n_rows) * self.shape.n_features
         return prep + (cost.fixed_secs + cost.secs_per_cell * self._cells(family, rows)) / max(1, threads) ** THREAD_SPEEDUP
 
     def model_secs(self, family: str, validation: Validation, refit: bool = False) -> float:
@@ -172,7 +178,8 @@ class CostModel:
         parallel = min(self.n_jobs, fits)
         rows = validation.train_rows(self.shape.n_rows)
         waves = math.ceil(fits / parallel)
-        secs = waves * self.fit_secs(family, rows, threads=max(1, self.n_jobs // parallel))
+        seen = rows + validation.valid_rows(self.shape.n_rows)
+        secs = waves * self.fit_secs(family, rows, threads=max(1, self.n_jobs // parallel), seen_rows=seen)
         if refit and validation.kind == "kfold":
             secs += self.fit_secs(family, self.shape.n_rows, threads=self.n_jobs)
         return secs * self.correction(family)
@@ -209,8 +216,17 @@ def config_factor(family: str, config: dict) -> float:
 # -- the validation --------------------------------------------------------------------------------
 AFFORDABLE_SHARE = 0.25  # a validation is affordable when the yardstick model takes at most this share
 MIN_SAMPLE_ROWS = 5_000
+HOLDOUT_SHARE = 0.2
+MAX_HOLDOUT_ROWS = 200_000
 HOLDOUT_ROWS = 500_000  # without a time budget: above this many rows, a holdout replaces k-fold
 YARDSTICK = "GBM"  # the model every run starts with: its cost decides what the budget affords
+
+
+def holdout_share(n_rows: int) -> float:
+    """A fifth of the rows, but no more than MAX_HOLDOUT_ROWS: a holdout that large measures every
+    model to within a fraction of a percent, and more rows in it only slow down every model's scoring
+    and take rows away from training."""
+    return min(HOLDOUT_SHARE, MAX_HOLDOUT_ROWS / max(n_rows, 1))
 
 
 def choose_validation(cost: CostModel, nfolds: int, max_runtime_secs: Optional[float]) -> Validation:
@@ -222,34 +238,48 @@ def choose_validation(cost: CostModel, nfolds: int, max_runtime_secs: Optional[f
     too costly, models train on a sample of rows sized to fit.
     """
     n = cost.shape.n_rows
+    share = holdout_share(n)
     kfold = Validation("kfold", nfolds=max(2, nfolds))
     if nfolds < 2:
-        return Validation("holdout", reason="you chose no cross-validation (nfolds 0 or 1)")
+        return Validation("holdout", holdout_share=share, reason="you chose no cross-validation (nfolds 0 or 1)")
     if max_runtime_secs is None:
         if n <= HOLDOUT_ROWS:
             return Validation("kfold", nfolds=nfolds, reason="a number of models bounds the run")
-        return Validation("holdout", reason=f"more than {HOLDOUT_ROWS:,} rows")
+        return Validation("holdout", holdout_share=share, reason=f"more than {HOLDOUT_ROWS:,} rows")
     affordable = AFFORDABLE_SHARE * max_runtime_secs
     expected = cost.model_secs(YARDSTICK, kfold)
     if expected <= affordable:
         return Validation("kfold", nfolds=nfolds,
                           reason=f"a boosting model is expected to take {expected:.0f} s with {nfolds}-fold CV")
-    holdout = Validation("holdout")
+    holdout = Validation("holdout", holdout_share=share)
     expected_holdout = cost.model_secs(YARDSTICK, holdout)
     if expected_holdout <= affordable:
-        return Validation("holdout", reason=f"{nfolds}-fold CV would take about {expected:.0f} s per model; "
-                                            f"a holdout about {expected_holdout:.0f} s")
-    rows = int(holdout.train_rows(n) * affordable / expected_holdout)
-    rows = max(MIN_SAMPLE_ROWS, int(round(rows, -3)))
+        return Validation("holdout", holdout_share=share,
+                          reason=f"{nfolds}-fold CV would take about {expected:.0f} s per model; "
+                                 f"a holdout about {expected_holdout:.0f} s")
+    rows = max(MIN_SAMPLE_ROWS, int(round(_affordable_rows(cost, holdout, affordable), -3)))
     if rows >= holdout.train_rows(n):
-        return Validation("holdout", reason="a holdout is the cheapest validation")
-    return Validation("sample", sample_rows=rows,
+        return Validation("holdout", holdout_share=share, reason="a holdout is the cheapest validation")
+    return Validation("sample", holdout_share=share, sample_rows=rows,
                       reason=f"training on all rows would take about {expected_holdout:.0f} s per model")
+
+
+def _affordable_rows(cost: CostModel, holdout: Validation, affordable: float) -> int:
+    """The most training rows for which the yardstick model is expected within ``affordable`` seconds
+    (bisected: the time grows with the rows, but not in proportion, as scoring the holdout is fixed)."""
+    low, high = MIN_SAMPLE_ROWS, holdout.train_rows(cost.shape.n_rows)
+    while high - low > 1_000:
+        middle = (low + high) // 2
+        sample = dataclasses.replace(holdout, kind="sample", sample_rows=middle)
+        low, high = (middle, high) if cost.model_secs(YARDSTICK, sample) <= affordable else (low, middle)
+    return low
 
 
 def make_splits(validation: Validation, task: str, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Row indices (train, valid) for each fit. Classes rarer than the folds fall back to plain k-fold."""
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from .sampling import pick
 
     n = len(y)
     classification = task != "regression"
@@ -260,16 +290,11 @@ def make_splits(validation: Validation, task: str, y: np.ndarray, seed: int) -> 
         else:
             splitter = KFold(n_splits=validation.nfolds, shuffle=True, random_state=seed)
         return list(splitter.split(np.zeros(n), y))
-    idx = np.arange(n)
-    stratify = y if classification and min_class >= 2 else None
-    train, valid = train_test_split(idx, test_size=validation.holdout_share, random_state=seed, stratify=stratify)
+    rng = np.random.default_rng(seed)
+    stratified = classification and min_class >= 2
+    valid, train = pick(np.arange(n), y if stratified else None, validation.holdout_share, rng)
     if validation.sample_rows and len(train) > validation.sample_rows:
-        sub_stratify = y[train] if stratify is not None else None
-        try:
-            train, _ = train_test_split(train, train_size=validation.sample_rows, random_state=seed,
-                                        stratify=sub_stratify)
-        except ValueError:  # a class too rare to stratify a sample by
-            train = np.random.default_rng(seed).choice(train, validation.sample_rows, replace=False)
+        train, _ = pick(train, y[train] if stratified else None, validation.sample_rows / len(train), rng)
     return [(np.sort(train), np.sort(valid))]
 
 

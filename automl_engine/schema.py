@@ -152,9 +152,27 @@ def profile_columns(frame: pd.DataFrame) -> list[ColumnInfo]:
     return [infer_column(frame[c], len(frame)) for c in frame.columns]
 
 
+def _numeric_kind(series: pd.Series, n_rows: int) -> ColumnInfo | None:
+    """The kind of a column of plain numbers without counting its distinct values, which costs a second
+    on a few million rows; None where the count is needed after all (an integer column that may be an ID).
+    Its ``distinct`` is -1: not counted."""
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return None
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    values = values[~np.isnan(values)]
+    missing = n_rows - len(values)
+    if not len(values) or values.min() == values.max():
+        return None  # empty or constant: infer_column words the reason
+    if len(values) == n_rows and bool(np.all(np.mod(values, 1) == 0)):
+        return None  # whole numbers in every row: an ID perhaps
+    return ColumnInfo(str(series.name), NUMERIC, int(missing), -1)
+
+
 def feature_spec(frame: pd.DataFrame, target: str, ignore: tuple = ()) -> FeatureSpec:
     spec = FeatureSpec()
-    for info in (infer_column(frame[c], len(frame)) for c in frame.columns if c != target):  # no copy of the table
+    infos = (_numeric_kind(frame[c], len(frame)) or infer_column(frame[c], len(frame))
+             for c in frame.columns if c != target)  # no copy of the table
+    for info in infos:
         if info.name in ignore:
             spec.dropped[info.name] = "you chose to ignore it"
         elif info.kind in USED_KINDS:

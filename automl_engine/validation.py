@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sklearn.base import clone
 
+from .sampling import sample_keeping_classes
+
 EVAL_SET_MIN_ROWS = 1000  # validation folds at least this large also decide when to stop training
 # Rows predicted at a time: a model's preprocessing holds several copies of the rows it transforms.
 PREDICT_ROWS = 50_000
@@ -35,10 +37,7 @@ def fit_rows(est, y, rows: np.ndarray, task: str) -> np.ndarray:
     cap = getattr(model, "max_fit_rows", None)
     if not cap or len(rows) <= cap:
         return rows
-    picked = np.random.default_rng(0).choice(rows, size=cap, replace=False)
-    if task != "regression":
-        picked = np.union1d(picked, rows[np.unique(y[rows], return_index=True)[1]])
-    return np.sort(picked)
+    return sample_keeping_classes(rows, None if task == "regression" else y[rows], cap, seed=0)
 
 
 def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, task, keep):

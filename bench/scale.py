@@ -3,8 +3,9 @@
 Each table has 20 feature columns of the kinds a user's upload brings (numbers, categoricals with 10 to
 5,000 levels, an ISO-8601 datetime as text), 2% missing values in every one of them, and a target that
 depends on numbers, categoricals and the date, plus noise. Tables are made with seeded, vectorised numpy
-(3M rows in seconds) and written once to a CSV cache, so that every run reads the same file the way the
-web app reads an upload.
+(3M rows in seconds), split 80/20 as every benchmark table is, and written once to a CSV cache: a
+training file and a test file. A run reads the training file within its clock, the way a worker reads a
+user's upload, and the test file before the clock starts, as the scoring data a user brings later.
 """
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .datasets import METRIC, Spec
+from .datasets import METRIC, Spec, split
 
 DATA_SEED = 2024  # fixed, so the cached files stay valid whatever --seed the frameworks get
-TABLE_VERSION = 1  # in the cached file's name: bump it when make_table changes, so old files are not reused
+TABLE_VERSION = 2  # in the cached file's name: bump it when make_table changes, so old files are not reused
 N_NUMERIC = 15
 CATEGORICAL_LEVELS = (10, 100, 1000, 5000)
 MISSING_SHARE = 0.02
@@ -47,19 +48,24 @@ def scale_spec(name: str) -> Spec:
     if len(parts) != 3 or parts[0] != "scale" or parts[1] not in TASKS or not parts[2].isdigit():
         raise KeyError(f"unknown dataset {name!r}")
     task, rows = parts[1], parts[2]
-    path = cache_dir() / f"{task}-{rows}-seed{DATA_SEED}-v{TABLE_VERSION}.csv"
-    return Spec(name, str(path), TARGET, task, METRIC[task], source="scale")
+    stem = cache_dir() / f"{task}-{rows}-seed{DATA_SEED}-v{TABLE_VERSION}"
+    return Spec(name, f"{stem}-train.csv", TARGET, task, METRIC[task], test_file=f"{stem}-test.csv",
+                source="scale")
 
 
 def ensure_csv(spec: Spec) -> Path:
-    """Write the table to the cache unless it is there already (written under a temporary name, then renamed)."""
-    path = Path(spec.file)
-    if not path.exists():
+    """Write the training and test files to the cache unless they are there already; the training file's path.
+
+    Each is written under a temporary name, then renamed, the test file last: it is the sign of a whole pair.
+    """
+    path, test_path = Path(spec.file), Path(spec.test_file)
+    if not test_path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = int(spec.name.rsplit("-", 1)[1])
-        partial = path.with_suffix(".partial")
-        write_csv(make_table(rows, spec.task), partial)
-        partial.replace(path)
+        for part, target in zip(split(make_table(rows, spec.task), spec), (path, test_path)):
+            partial = target.with_suffix(".partial")
+            write_csv(part, partial)
+            partial.replace(target)
     return path
 
 

@@ -220,7 +220,10 @@ def test_the_scale_table_is_the_same_for_the_same_seed_and_cached_as_csv(tmp_pat
     spec = scale.scale_spec("scale-binary-500")
     path = scale.ensure_csv(spec)
     assert path.parent == tmp_path and spec.task == "binary" and spec.metric == "auc"
-    back = pd.read_csv(path)
-    assert back.shape == (500, 21) and back.drop(columns=[scale.TARGET]).isna().sum().eq(10).all()
+    train, test = pd.read_csv(path), pd.read_csv(spec.test_file)
+    assert train.shape == (400, 21) and test.shape == (100, 21)  # the benchmark's 80/20 split, made once
+    both = pd.concat([train, test])
+    assert both.drop(columns=[scale.TARGET]).isna().sum().eq(10).all()
+    assert test[scale.TARGET].value_counts().to_dict() == {"no": 50, "yes": 50}  # stratified
     with pytest.raises(KeyError):
         scale.scale_spec("scale-ranking-500")

@@ -13,8 +13,9 @@ from automl_engine.families import FAMILIES, BuildContext
 from automl_engine.families import deeplearning
 from automl_engine.families.glm import GLMEstimator
 from automl_engine.planning import CostModel, TableShape, Validation, choose_validation, make_splits
+from automl_engine.sampling import pick
 from automl_engine.preprocessing import ToCategory
-from automl_engine.schema import infer_column
+from automl_engine.schema import feature_spec, infer_column, profile_columns
 from tests.helpers import synthetic
 
 
@@ -38,7 +39,10 @@ def test_validation_is_chosen_by_what_the_budget_affords():
     assert "5-fold CV would take about" in large.reason
     huge = choose_validation(_cost(3_000_000), nfolds=5, max_runtime_secs=60)
     assert huge.kind == "sample" and huge.sample_rows < 2_400_000
-    assert huge.describe() == f"holdout 20%, trained on a sample of {huge.sample_rows:,} rows"
+    # a holdout of 200,000 rows measures a model well enough: the rest of a large table trains
+    assert huge.describe() == f"holdout 7%, trained on a sample of {huge.sample_rows:,} rows"
+    (train, valid), = make_splits(huge, "binary", np.arange(3_000_000) % 2, seed=0)
+    assert len(valid) == 200_000 and len(train) == huge.sample_rows
     # more time buys a better validation on the same table
     assert choose_validation(_cost(400_000), nfolds=5, max_runtime_secs=3600).kind == "kfold"
     # without a time budget the choice does not depend on the clock (runs stay reproducible)
@@ -90,7 +94,8 @@ def test_a_class_only_in_the_holdouts_validation_rows_keeps_every_probability_in
     n = 600
     frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
     frame["y"] = np.where(frame["x1"] > 0.5, "c_hi", np.where(frame["x1"] < -0.5, "c_lo", "c_mid"))
-    frame.loc[0, "y"] = "a_solo"  # sorts first: every column after it would shift if not aligned
+    (_, valid), = make_splits(Validation("holdout"), "multiclass", np.zeros(n, dtype=int), seed=1)
+    frame.loc[valid[0], "y"] = "a_solo"  # sorts first: every column after it would shift if not aligned
     algos = ["GLM", "DRF", "XRT", "GBM", "DeepLearning", "CatBoost"]
     aml = AutoML(max_models=len(algos) + 2, nfolds=0, seed=1, include_algos=algos + ["StackedEnsemble"]).fit(
         frame, "y", test_frame=frame.iloc[300:])
@@ -228,3 +233,32 @@ def test_a_large_table_in_a_short_budget_gives_models_on_time(task):
     aml = AutoML(max_runtime_secs=20, seed=1).fit(frame, "y")
     assert aml.leaderboard
     assert aml.elapsed() <= 20 * 1.05
+
+
+def test_a_stratified_pick_takes_the_share_of_every_class_and_splits_every_row_once():
+    labels = np.repeat([0, 1, 2, 3, 5], [1, 2, 5_000, 3, 997])  # class 4 has no rows
+    idx = np.arange(100, 100 + len(labels))
+    taken, rest = pick(idx, labels, 0.2, np.random.default_rng(0))
+    assert len(taken) == round(0.2 * len(labels)) and len(rest) == len(labels) - len(taken)
+    assert sorted(np.concatenate([taken, rest]).tolist()) == idx.tolist()
+    got = np.bincount(labels[taken - 100], minlength=6)
+    assert got[2] == 1_000 and abs(got[5] - 199) <= 1
+    assert got[1] == 1 and 1 <= got[3] <= 2  # a class of two or three rows is on both sides
+    again, _ = pick(idx, labels, 0.2, np.random.default_rng(0))
+    assert again.tolist() == taken.tolist()  # the seed decides
+
+
+def test_numeric_columns_get_the_same_kind_without_counting_their_values():
+    n = 200
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "float": rng.normal(size=n), "row_id": np.arange(n), "counts": rng.integers(0, 5, n).astype(float),
+        "gappy": np.where(np.arange(n) % 7 == 0, np.nan, np.arange(n, dtype=float)),
+        "const": np.full(n, 2.5), "empty": np.full(n, np.nan), "flag": rng.random(n) > 0.5,
+        "nullable": pd.array(np.where(np.arange(n) % 5 == 0, None, np.arange(n)), dtype="Int64"),
+        "target": rng.normal(size=n)})
+    spec = feature_spec(frame, "target")
+    expected = {info.name: info.kind for info in profile_columns(frame.drop(columns="target"))}
+    got = dict(spec.kinds(), **{name: ("id" if "ID" in why else "constant") for name, why in spec.dropped.items()})
+    assert got == expected
+    assert got["float"] == "numeric" and got["row_id"] == "id" and got["const"] == "constant"

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
 from sklearn.model_selection import StratifiedKFold
 
+from ..sampling import sample_keeping_classes
 from .base import BuildContext, Cost, Family
 
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -104,11 +105,8 @@ class GLMEstimator(BaseEstimator):
 
     def _sample(self, y, rows: int) -> np.ndarray:
         """A random sample of rows that keeps at least one row of every class."""
-        rng = np.random.default_rng(self.random_state)
-        idx = rng.choice(len(y), size=rows, replace=False)
-        if self.task != "regression":
-            idx = np.union1d(idx, np.unique(y, return_index=True)[1])
-        return np.sort(idx)
+        return sample_keeping_classes(np.arange(len(y)), None if self.task == "regression" else y, rows,
+                                      self.random_state)
 
     def predict(self, X):
         return self.model_.predict(np.asarray(X, dtype=float))
