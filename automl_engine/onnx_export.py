@@ -20,6 +20,7 @@ import json
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
 
 from .ensemble import GreedyEnsemble
 from .families.catboost_family import CatBoostEstimator
@@ -253,7 +254,7 @@ def _categories(g: Graph, pipe: Pipeline, columns: list[str], inputs: dict) -> s
     blocks, offset = [], 0
     for j, col in enumerate(columns):
         known = frame[col].dropna().tolist()
-        if type(encoder).__name__ == "OrdinalEncoder":
+        if isinstance(encoder, OrdinalEncoder):
             mapping = {v: encoded[i, j] for i, v in enumerate(known)}
             mapping[MISSING] = encoded[missing_at, j]
             blocks.append(_lookup(g, inputs[col], mapping, np.nan))

@@ -45,6 +45,14 @@ def test_skips_blank_lines_and_reads_pipes():
     assert frame["b"].tolist() == ["x", "y"]
 
 
+@pytest.mark.parametrize("spaced", ["", " "])  # without a space the fast reader reads it, with one pandas
+def test_rows_without_any_value_are_dropped_and_the_rest_kept_in_order(spaced):
+    text = f"a,b,c\n1,x,\n,,\n,y,\n,,{spaced}\n3,,\n"
+    frame = read_csv(text.encode())
+    assert frame["a"].tolist()[::2] == [1, 3] and np.isnan(frame["a"][1])
+    assert frame["b"].tolist()[:2] == ["x", "y"] and frame.index.tolist() == [0, 1, 2]
+
+
 @pytest.mark.parametrize("content, words", [
     (b"", "empty"),
     (b"\x00\x01\x02\x03binary\x00junk", "binary"),

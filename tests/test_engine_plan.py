@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.preprocessing import OrdinalEncoder
 
 from automl_engine import AutoML, planning
 from automl_engine.ensemble import GreedyEnsemble
@@ -14,7 +15,7 @@ from automl_engine.families import deeplearning
 from automl_engine.families.glm import GLMEstimator
 from automl_engine.planning import CostModel, TableShape, Validation, choose_validation, make_splits
 from automl_engine.sampling import pick
-from automl_engine.preprocessing import ToCategory
+from automl_engine.preprocessing import CategoryCodes, ToCategory
 from automl_engine.schema import feature_spec, infer_column, profile_columns
 from tests.helpers import synthetic
 
@@ -262,3 +263,21 @@ def test_numeric_columns_get_the_same_kind_without_counting_their_values():
     got = dict(spec.kinds(), **{name: ("id" if "ID" in why else "constant") for name, why in spec.dropped.items()})
     assert got == expected
     assert got["float"] == "numeric" and got["row_id"] == "id" and got["const"] == "constant"
+
+
+def test_category_codes_match_scikit_learns_ordinal_encoder():
+    rng = np.random.default_rng(0)
+    levels = np.array([f"v{i}" for i in range(400)] + [np.nan], dtype=object)
+    weights = np.r_[rng.pareto(1.0, 400) + 0.01, 5.0]  # some levels rare (grouped), some missing
+    train = levels[rng.choice(len(levels), size=(20_000, 3), p=weights / weights.sum())]
+    train[:, 2] = np.where(rng.random(20_000) < 0.5, "a", "b")  # a column without missing values
+    test = levels[rng.integers(0, len(levels), size=(5_000, 3))]
+    test[:7, 0] = ["new", "v0", np.nan, "v399", "x", "v1", "v2"]
+    test[:3, 2] = [np.nan, "c", "a"]  # missing and unknown where training had neither
+    options = dict(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan,
+                   min_frequency=3, max_categories=250)
+    ours = CategoryCodes(**options).fit(train)
+    reference = OrdinalEncoder(**options).fit(train)
+    for frame in (train, test):
+        np.testing.assert_array_equal(ours.transform(frame), reference.transform(frame))
+    assert np.isnan(ours.transform(test)[:2, 2]).all() and ours.transform(test)[2, 2] == 0
