@@ -99,12 +99,15 @@ class TableShape:
         return self.linear_width if style == "linear" else self.tree_width
 
 
+HOLDOUT_SHARE = 0.2  # of the rows, held out to score models (see holdout_share for the cap on large tables)
+
+
 @dataclass(frozen=True)
 class Validation:
     """How models are scored: k-fold cross-validation, one holdout, or a holdout with training on a sample."""
     kind: str  # "kfold", "holdout" or "sample"
     nfolds: int = 5
-    holdout_share: float = 0.2
+    holdout_share: float = HOLDOUT_SHARE
     sample_rows: Optional[int] = None
     reason: str = ""
 
@@ -134,7 +137,7 @@ class Validation:
         kind = data.get("kind")
         if kind not in ("kfold", "holdout", "sample"):
             raise ValueError(f"unknown validation {kind!r}")
-        return cls(kind, nfolds=int(data.get("nfolds") or 5), holdout_share=float(data.get("holdout_share") or 0.2),
+        return cls(kind, nfolds=int(data.get("nfolds") or 5), holdout_share=float(data.get("holdout_share") or HOLDOUT_SHARE),
                    sample_rows=data.get("sample_rows"), reason=data.get("reason") or "")
 
     def to_dict(self) -> dict:
@@ -216,7 +219,6 @@ def config_factor(family: str, config: dict) -> float:
 # -- the validation --------------------------------------------------------------------------------
 AFFORDABLE_SHARE = 0.25  # a validation is affordable when the yardstick model takes at most this share
 MIN_SAMPLE_ROWS = 5_000
-HOLDOUT_SHARE = 0.2
 MAX_HOLDOUT_ROWS = 200_000
 HOLDOUT_ROWS = 500_000  # without a time budget: above this many rows, a holdout replaces k-fold
 YARDSTICK = "GBM"  # the model every run starts with: its cost decides what the budget affords
