@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sklearn.base import clone
 
+from .memory import release_freed_memory
 from .sampling import sample_keeping_classes
 
 EVAL_SET_MIN_ROWS = 1000  # validation folds at least this large also decide when to stop training
@@ -62,6 +63,7 @@ def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, tas
     release = getattr(getattr(est, "named_steps", {}).get("model"), "release", None)
     if not keep and release is not None:
         release()  # the fold model is not kept: free its memory now, keep only what the refit needs
+    release_freed_memory()  # what training freed (converted copies, the booster's text form) goes back now
     return est, pred
 
 

