@@ -22,6 +22,8 @@ from .memory import release_freed_memory
 DELIMITERS = [",", ";", "\t", "|"]
 SNIFF_LINES = 200
 SNIFF_CHARS = 256 * 1024  # the lines are looked for in this much of the text first
+DETECT_BYTES = 200_000  # the encoding of a file that is not UTF-8 is guessed from this much of it
+_BEYOND_ASCII = re.compile(rb"[\x80-\xff]")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 _THOUSANDS_COMMA = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
@@ -65,12 +67,31 @@ def detect_encoding(raw: bytes, whole: bool = True) -> str:
     try:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(raw[:200_000]).best()
+        best = from_bytes(_lines_beyond_ascii(raw)).best()
         if best is not None and best.encoding:
             return best.encoding
     except Exception:  # pragma: no cover - detection is best effort
         pass
     return "latin-1"
+
+
+def _lines_beyond_ascii(raw: bytes) -> bytes:
+    """Up to DETECT_BYTES of the lines that hold other characters than ASCII: what tells encodings apart.
+
+    A file of plain ASCII at the top and accented names further down would otherwise be judged by
+    its top alone, and read as ASCII with the accents lost."""
+    found = [raw[: raw.find(b"\n") + 1]]  # the header too: a detector misjudges a handful of short lines
+    size = position = len(found[0])
+    while size < DETECT_BYTES:
+        other = _BEYOND_ASCII.search(raw, position)
+        if other is None:
+            break
+        start = raw.rfind(b"\n", 0, other.start()) + 1
+        end = raw.find(b"\n", other.end())
+        position = len(raw) if end < 0 else end + 1
+        found.append(raw[start:position])
+        size += position - start
+    return b"".join(found)
 
 
 def decode_text(raw: bytes) -> str:
@@ -245,10 +266,12 @@ def read_fast(raw: bytes, delim: str, header: bool) -> pd.DataFrame | None:
     release_freed_memory()
     for name, missing in missing_text.items():  # pyarrow's missing text is None, pandas' is NaN
         values = frame[name].to_numpy()
-        if not values.flags.writeable:
+        if values.flags.writeable:  # the frame's own column: filled where it is, not copied twice
+            values[missing] = np.nan
+        else:
             values = values.copy()
-        values[missing] = np.nan
-        frame[name] = values
+            values[missing] = np.nan
+            frame[name] = values
     if not header:
         frame.columns = range(frame.shape[1])
     return frame
@@ -259,7 +282,9 @@ def read_csv(source: Source, *, max_rows: int | None = None) -> pd.DataFrame:
     raw = _read_bytes(source)
     if raw.isspace() or not raw:  # isspace stops at the first other byte; strip() would copy the file
         raise DataError("The file is empty. Upload a CSV file with a header row and at least a few rows of data.")
-    encoding = detect_encoding(raw)
+    # The encoding of the first part decides whether the fast reader may try. It checks the rest
+    # itself (text that is not UTF-8 fails it), so decoding the whole file here would only cost time.
+    encoding = detect_encoding(raw[:SNIFF_CHARS], whole=len(raw) <= SNIFF_CHARS)
     if encoding in ("utf-8", "utf-8-sig") and max_rows is None and b"\x00" not in raw:
         head = raw[:SNIFF_CHARS].decode(encoding, errors="ignore")  # pyarrow skips the BOM itself
         if len(raw) > SNIFF_CHARS:

@@ -34,6 +34,17 @@ def test_reads_common_encodings(encoding):
     assert frame["ville"].tolist() == ["Montréal", "Québec", "Zürich"]
 
 
+def test_a_large_file_whose_accents_start_far_down_is_read_in_its_own_encoding():
+    # Only the first part of a file is checked before the fast reader tries; text further down that
+    # is not UTF-8 sends the file to the careful reader, which reads it as Latin-1.
+    rows = "".join(f"Paris,{i}\n" for i in range(40_000))  # about 350 KB of plain ASCII first
+    text = "ville,prix\n" + rows + "Montréal,1\nQuébec,2\n"
+    assert len(text) > engine_io.SNIFF_CHARS
+    frame = read_csv(text.encode("latin-1"))
+    assert len(frame) == 40_002 and frame["ville"].tolist()[-2:] == ["Montréal", "Québec"]
+    assert frame["prix"].sum() == sum(range(40_000)) + 3
+
+
 def test_detects_a_missing_header_and_names_columns():
     frame = read_csv(b"1,2,3\n4,5,6\n7,8,9\n")
     assert list(frame.columns) == ["column_1", "column_2", "column_3"]
