@@ -418,7 +418,8 @@ class AutoML:
         self._emit(ev.ModelStarted(model_id=model_id, algo=family.key))
         started = time.time()
         deadline = self.budget.deadline(reserve=True)
-        model_deadline = self.budget.model_deadline(started, first=not self.models)
+        model_deadline = self.budget.model_deadline(started, first=not self.models,
+                                                    scoring_secs=self.cost_.scoring_secs(self.validation_))
         if rescue is not None:  # no deadline to wait for: it is small enough to be done in a moment
             deadline, model_deadline = None, (None if self.max_runtime_secs is None else started + RESCUE_SECS)
         config = self._paced(family.key, config, started, model_deadline)

@@ -25,6 +25,11 @@ FIRST_MODEL_SHARE = 0.10  # the first model is on the leaderboard within this sh
 # ... so its fits end by this share, leaving time to score it and report it: on the suite's largest
 # tables, scoring the 60,000 validation rows after the fit takes about a second (Birthdays: 0.9 s).
 FIRST_FIT_SHARE = 0.07
+# Scoring the first model, per validation row and predicted column (a class of three or more, else one),
+# its preprocessing included: a boosting model of about 70 rounds scored 160,000 rows of 5 classes in 1.5 s. On a large holdout
+# with many classes that is more than the window leaves after FIRST_FIT_SHARE, so the fits end sooner.
+SCORE_SECS_PER_OUTPUT = 2.0e-6
+SCORE_SAFETY = 1.3  # the scoring estimate is a rough one: the fits end that much earlier
 ENSEMBLE_RESERVE = 0.05  # kept for the stacked ensembles and the last model's wrap-up
 MIN_RESERVE_SECS = 2.0
 MODEL_SHARE = 0.35  # of the time left, the most one model may take: one slow model cannot eat the run
@@ -52,14 +57,17 @@ class Budget:
         left = self.left(reserve)
         return left is not None and left <= 0
 
-    def model_deadline(self, started: float, first: bool = False) -> Optional[float]:
-        """When one model must wrap up: a share of what is left; the first model, within its window."""
+    def model_deadline(self, started: float, first: bool = False, scoring_secs: float = 0.0) -> Optional[float]:
+        """When one model must wrap up: a share of what is left; the first model, within its window,
+        early enough to be scored (``scoring_secs``, expected) before the window closes."""
         end = self.deadline(reserve=True)
         if end is None:
             return None
         limit = started + max(MIN_MODEL_SECS, MODEL_SHARE * (end - started))
         if first:
-            limit = min(limit, max(started + 1.0, self.started + FIRST_FIT_SHARE * self.max_runtime_secs))
+            fits_end = min(FIRST_FIT_SHARE * self.max_runtime_secs,
+                           FIRST_MODEL_SHARE * self.max_runtime_secs - SCORE_SAFETY * scoring_secs)
+            limit = min(limit, max(started + 1.0, self.started + fits_end))
         return min(limit, end)
 
 
@@ -186,6 +194,12 @@ class CostModel:
         if refit and validation.kind == "kfold":
             secs += self.fit_secs(family, self.shape.n_rows, threads=self.n_jobs)
         return secs * self.correction(family)
+
+    def scoring_secs(self, validation: Validation) -> float:
+        """Scoring one model's validation rows (the folds' rows, scored ``n_jobs`` at a time)."""
+        rows = validation.valid_rows(self.shape.n_rows) * validation.n_fits / min(self.n_jobs, validation.n_fits)
+        outputs = self.shape.n_classes if self.shape.n_classes > 2 else 1
+        return rows * outputs * SCORE_SECS_PER_OUTPUT
 
     def correction(self, family: str) -> float:
         if family in self._ratios:

@@ -15,7 +15,9 @@ from .runners import FRAMEWORKS, MODULES
 def main() -> None:
     framework, name, budget, seed = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
     spec = get_spec(name)
-    importlib.import_module(MODULES[framework])  # loaded before the clock starts, as in a running worker
+    module = importlib.import_module(MODULES[framework])  # loaded before the clock starts, as in a running worker
+    if hasattr(module, "load_libraries"):
+        module.load_libraries()  # the engine's model libraries too, as a worker loads them at start
     if spec.source == "scale":  # the test file is read first; the clock counts reading the training file
         test = read_scale(spec.test_file)
         clock = time.time()

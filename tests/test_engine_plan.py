@@ -51,6 +51,23 @@ def test_validation_is_chosen_by_what_the_budget_affords():
     assert choose_validation(_cost(400_000), nfolds=1, max_runtime_secs=None).kind == "holdout"
 
 
+def test_the_first_models_fits_end_early_enough_to_score_a_large_holdout_within_its_window():
+    budget = planning.Budget(60, started=1000.0)
+    # a small table: scoring is quick and the fits may run to 7% of the budget
+    assert budget.model_deadline(1001.0, first=True, scoring_secs=0.1) == pytest.approx(1000.0 + 0.07 * 60)
+    # 160,000 validation rows of 5 classes: the fits end sooner, so the model is scored by 10%
+    cost = _cost(800_000, n_classes=5)
+    holdout = Validation("holdout")
+    scoring = cost.scoring_secs(holdout)
+    assert scoring == pytest.approx(160_000 * 5 * planning.SCORE_SECS_PER_OUTPUT)
+    assert scoring > _cost(800_000, n_classes=2).scoring_secs(holdout) * 4  # binary: one column to predict
+    fits_end = budget.model_deadline(1001.0, first=True, scoring_secs=scoring)
+    assert fits_end == pytest.approx(1000.0 + 6.0 - planning.SCORE_SAFETY * scoring)
+    assert fits_end < 1000.0 + 0.07 * 60
+    # however late the model starts, it has a second to fit
+    assert budget.model_deadline(1005.5, first=True, scoring_secs=scoring) == pytest.approx(1006.5)
+
+
 def test_a_sample_validation_trains_on_the_sample_and_scores_a_fifth_of_all_rows():
     y = np.arange(10_000) % 3
     (train, valid), = make_splits(Validation("sample", sample_rows=3_000), "multiclass", y, seed=1)

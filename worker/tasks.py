@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 django.setup()
 
 from celery import bootsteps  # noqa: E402
+from celery.signals import worker_process_init  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import InterfaceError, OperationalError, close_old_connections  # noqa: E402
 
@@ -72,3 +73,11 @@ class Recovery(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(Recovery)
+
+
+@worker_process_init.connect
+def load_model_libraries(**_) -> None:
+    """Each process that runs experiments loads the model libraries once, not within a run's clock."""
+    from automl_engine import load_libraries
+
+    load_libraries()
