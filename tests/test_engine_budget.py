@@ -58,6 +58,7 @@ def test_boosting_sets_aside_no_more_leaves_than_its_rows_allow_and_grows_the_sa
               "bagging_freq": 1}
     assert leaves_that_fit(config, 90) == 15 and leaves_that_fit({"num_leaves": 7}, 600) == 7
     assert leaves_that_fit({"min_child_samples": 80}, 50) == 2
+    assert leaves_that_fit({"num_leaves": 63, "min_data_in_leaf": 10}, 100) == 10  # LightGBM's own name
     model = LGBMEstimator(task="binary", params=dict(config), n_estimators=60, n_jobs=1).fit(X, y)
     uncapped = lightgbm.train({"objective": "binary", "verbosity": -1, "num_threads": 1, "seed": 0,
                                "deterministic": True, "force_row_wise": True, **config},
