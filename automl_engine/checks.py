@@ -1,6 +1,8 @@
 """Plain-language warnings about the data once the target is known."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import cross_val_predict
@@ -10,6 +12,7 @@ MAX_ROWS = 5000
 MAX_COLUMNS = 60
 FEW_ROWS = 100
 RARE_CLASS_SHARE = 0.05
+CHECK_THREADS = 2
 
 
 def _single_column_score(x: pd.Series, y: np.ndarray, task: str, seed: int) -> float:
@@ -35,9 +38,12 @@ def leakage(X: pd.DataFrame, y: np.ndarray, task: str, seed: int = 0) -> list[st
     if task != "regression" and np.bincount(sample_y.astype(int)).max() / len(sample_y) > 0.97:
         return []  # with one dominant class, near-perfect accuracy says nothing
     out = []
-    for column in list(X.columns)[:MAX_COLUMNS]:
-        score = _single_column_score(X[column].iloc[idx].reset_index(drop=True), sample_y, task, seed)
-        threshold, measure = (0.98, "R²") if task == "regression" else (0.99, "accuracy")
+    columns = list(X.columns)[:MAX_COLUMNS]
+    threshold, measure = (0.98, "R²") if task == "regression" else (0.99, "accuracy")
+    with ThreadPoolExecutor(CHECK_THREADS) as pool:  # the trees release the GIL: columns in parallel
+        scores = list(pool.map(lambda c: _single_column_score(X[c].iloc[idx].reset_index(drop=True), sample_y,
+                                                              task, seed), columns))
+    for column, score in zip(columns, scores):
         if score >= threshold:
             out.append(f"'{column}' alone predicts the target almost perfectly ({measure} {score:.2f} in "
                        "cross-validation). If its value is only known after the outcome, remove it: otherwise "
