@@ -57,11 +57,18 @@ def _static_files_collected():
 def live_server(request, _static_files_collected):
     """pytest-django's live server, with static files served by WhiteNoise as in production (hashed,
     compressed, cached for a year) rather than by Django's test handler in front of it."""
+    from django.core.servers.basehttp import ThreadedWSGIServer
     from pytest_django.live_server_helper import LiveServer
+
+    class Server(ThreadedWSGIServer):
+        # Django's queue of 10 waiting connections resets some of the 40 that the limit-race test
+        # opens at once on a busy machine; gunicorn, in production, queues 2048.
+        request_queue_size = 128
 
     address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
     server = LiveServer(address, start=False)
     server.thread.static_handler = lambda handler: handler
+    server.thread.server_class = Server
     server.start()
     yield server
     server.stop()
