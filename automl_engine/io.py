@@ -266,11 +266,11 @@ def read_fast(raw: bytes, delim: str, header: bool) -> pd.DataFrame | None:
     release_freed_memory()
     for name, missing in missing_text.items():  # pyarrow's missing text is None, pandas' is NaN
         values = frame[name].to_numpy()
-        if values.flags.writeable:  # the frame's own column: filled where it is, not copied twice
-            values[missing] = np.nan
-        else:
+        copied = not values.flags.writeable  # else the frame's own column: filled where it is
+        if copied:
             values = values.copy()
-            values[missing] = np.nan
+        values[missing] = np.nan
+        if copied:
             frame[name] = values
     if not header:
         frame.columns = range(frame.shape[1])

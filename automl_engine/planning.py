@@ -26,8 +26,9 @@ FIRST_MODEL_SHARE = 0.10  # the first model is on the leaderboard within this sh
 # tables, scoring the 60,000 validation rows after the fit takes about a second (Birthdays: 0.9 s).
 FIRST_FIT_SHARE = 0.07
 # Scoring the first model, per validation row and predicted column (a class of three or more, else one),
-# its preprocessing included: a boosting model of about 70 rounds scored 160,000 rows of 5 classes in 1.5 s. On a large holdout
-# with many classes that is more than the window leaves after FIRST_FIT_SHARE, so the fits end sooner.
+# its preprocessing included: a boosting model of about 70 rounds scored 160,000 rows of 5 classes in
+# 1.5 s. On a large holdout with many classes that is more than the window leaves after FIRST_FIT_SHARE,
+# so the fits end sooner.
 SCORE_SECS_PER_OUTPUT = 2.0e-6
 SCORE_SAFETY = 1.3  # the scoring estimate is a rough one: the fits end that much earlier
 ENSEMBLE_RESERVE = 0.05  # kept for the stacked ensembles and the last model's wrap-up

@@ -206,5 +206,6 @@ def print_wall_ratios(specs, results: dict, budget: float) -> None:
               + ("  over" if ratio > WALL_GOAL else "     ")
               + f"   whole process {r['wall_s']:5.1f} s, predicting {r.get('test_rows', 0):,} test rows {predict_s:4.1f} s")
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -58,6 +58,8 @@ def leaves_that_fit(params: dict, n_rows: int) -> int:
     leaves = int(params.get("num_leaves", 31))
     per_leaf = int(params.get("min_child_samples", params.get("min_data_in_leaf", MIN_DATA_IN_LEAF)))
     return max(2, min(leaves, n_rows // max(per_leaf, 1)))
+
+
 MIN_ROUNDS = 10  # rounds grown even past the deadline: fewer would give a model worse than a constant
 
 
