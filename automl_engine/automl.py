@@ -13,13 +13,14 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from . import events as ev
+from . import stacking
 from .checks import data_warnings
 from .ensemble import fit_stack
 from .errors import DataError
 from .families import ENSEMBLE_ALGO, FAMILIES, BuildContext
 from .families.gbm import COUNT_OBJECTIVES
 from .metrics import COLUMNS, resolve_sort_metric, score, sort_key
-from .model import EnsembleModel, TrainedModel, library_versions, machine
+from .model import EnsembleModel, StackedModel, TrainedModel, library_versions, machine, stacked_frame
 from .memory import release_freed_memory
 from .model_file import save_model
 from .planning import (FIRST_MODEL_SHARE, MIN_SAMPLE_ROWS, MODEL_SHARE, START_FACTOR, YARDSTICK, Budget, CostModel,
@@ -117,13 +118,18 @@ class AutoML:
             machine=machine()))
         # Models run in parallel threads; multi-threaded BLAS inside each would only fight for the cores.
         with threadpool_limits(limits=1, user_api="blas"):
+            self.budget.stack_secs = self._stack_reserve()
             for model_id, family, config in self._plan():
                 if self.budget.out_of_time(reserve=True) or self.stopped_early:
                     break
                 self._train_one(model_id, family, config)
                 release_freed_memory()
+                self.budget.stack_secs = self._stack_reserve()  # the estimates are corrected as models finish
+            self.budget.stack_secs = 0.0
             if not self.models and not self.stopped_early:
                 self._rescue()
+            if not self.stopped_early:
+                self._train_second_layer()
             if not self.stopped_early:
                 self._build_ensembles()
         self._rank()
@@ -414,8 +420,15 @@ class AutoML:
         count = 1 + sum(m.startswith(key + "_") for m in [f["model_id"] for f in self.failures])
         self._train_one(f"{key}_{count}", FAMILIES[key], config, rescue=[(sample, valid_idx)])
 
-    def _train_one(self, model_id: str, family, config: dict, rescue: Optional[list] = None) -> None:
-        self._emit(ev.ModelStarted(model_id=model_id, algo=family.key))
+    def _train_one(self, model_id: str, family, config: dict, rescue: Optional[list] = None,
+                   layer: Optional[stacking.Layer] = None) -> None:
+        """Cross-validate one model and put it on the leaderboard.
+
+        ``rescue``: splits on a sample, for the quick model of a run that has none. ``layer``: a model
+        of the second layer of stacking, on the columns plus the first layer's predictions.
+        """
+        X, spec = (self._X, self.spec_) if layer is None else (layer.X, layer.spec)
+        self._emit(ev.ModelStarted(model_id=model_id, algo=family.key if layer is None else ENSEMBLE_ALGO))
         started = time.time()
         deadline = self.budget.deadline(reserve=True)
         model_deadline = self.budget.model_deadline(started, first=not self.models,
@@ -434,14 +447,15 @@ class AutoML:
                 recorded["sample_rows"] = int(splits[0][0].size)
         seed = self.seed + len(self.models) + len(self.failures)
         n_parallel = min(self.n_jobs, len(splits))
-        fold_ctx = BuildContext(task=self.task_, spec=self.spec_, n_rows=len(self._y), n_classes=self.n_classes_,
+        fold_ctx = BuildContext(task=self.task_, spec=spec, n_rows=len(self._y), n_classes=self.n_classes_,
                                 seed=seed, n_jobs=max(1, self.n_jobs // n_parallel))
         try:
-            single = len(splits) == 1  # a holdout: the one fitted model is the final model
-            oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), self._X, self._y, splits,
+            # a holdout's one fitted model is the final model; the second layer averages its folds
+            keep = family.bag_folds or len(splits) == 1 or layer is not None
+            oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), X, self._y, splits,
                                          self.task_, self.n_classes_, deadline, n_parallel,
-                                         model_deadline, keep=family.bag_folds or single)
-            if family.bag_folds or single:
+                                         model_deadline, keep=keep)
+            if keep:
                 estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs) if len(fitted) > 1 else fitted[0]
             else:
                 estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel)
@@ -453,11 +467,16 @@ class AutoML:
             return
         secs = time.time() - started
         ran_free = model_deadline is None or started + secs < model_deadline - 1  # it ended by itself, not cut
-        if ran_free and splits is self._splits:  # a model on a sample says little about one on all rows
+        if ran_free and splits is self._splits and layer is None:  # a sample says little about all rows
             self.cost_.observe(family.key, expected, secs)
             if family.paced and "learning_rate" in config:
                 self._pace = (config, secs)
-        model = self._make_model(model_id, family.key, estimator, recorded, oof, started)
+        if layer is None:
+            model = self._make_model(model_id, family.key, estimator, recorded, oof, started)
+        else:
+            params = {"metalearner": family.label, "base_models": [m.model_id for m in layer.inputs], **recorded}
+            model = self._make_model(model_id, ENSEMBLE_ALGO, estimator, params, oof, started, cls=StackedModel,
+                                     base_models=layer.inputs, stack_columns=layer.names)
         self._finish(model, oof)
 
     def _within(self, key: str, config: dict, allowed: float) -> list:
@@ -496,16 +515,18 @@ class AutoML:
                     estimator=estimator, params=_json_safe(params),
                     metrics=score(self.task_, self._y[mask], oof[mask], self.n_classes_),
                     training_time_ms=int((time.time() - started) * 1000), **extra)
-        if isinstance(model, EnsembleModel):  # base predictions are known: no need to run the members again
+        if isinstance(model, EnsembleModel) and not isinstance(model, StackedModel):
             model.predict_time_per_row_ms = round(sum(m.predict_time_per_row_ms for m in model.base_models), 6)
-            test_raw = None if self._test is None else model.combine(
-                [self._test_raw[m.model_id] for m in model.base_models])
-        else:
+        else:  # a second-layer model's time includes its base models'
             sample = self._X.iloc[: min(TIMING_ROWS, len(self._X))]
             t0 = time.perf_counter()
             model.predict_raw(sample)
             model.predict_time_per_row_ms = round((time.perf_counter() - t0) * 1000 / len(sample), 6)
-            test_raw = None if self._test is None else model.predict_raw(self._test[0])
+        test_raw = None
+        if self._test is not None and isinstance(model, EnsembleModel):  # the members' test predictions are known
+            test_raw = model.combine([self._test_raw[m.model_id] for m in model.base_models], self._test[0])
+        elif self._test is not None:
+            test_raw = model.predict_raw(self._test[0])
         if test_raw is not None:
             y_test = self._test[1]
             ok = y_test >= 0 if self.task_ != "regression" else ~np.isnan(y_test)
@@ -527,6 +548,47 @@ class AutoML:
         self.failures.append({"model_id": model_id, "algo": algo, "error": error,
                               "traceback": traceback.format_exc()})
         self._emit(ev.ModelFailed(model_id=model_id, algo=algo, error=error))
+
+    def _stack_families(self, budget_secs: Optional[float]) -> list[str]:
+        """The second layer's families, when there is one: it needs out-of-fold predictions for every row."""
+        if ENSEMBLE_ALGO not in self._allowed() or self.validation_.kind != "kfold":
+            return []
+        allowed = [k for k in self._allowed() if k in FAMILIES and self.task_ in FAMILIES[k].tasks]
+        return stacking.families_that_fit(allowed, self._stack_secs, budget_secs)
+
+    def _stack_secs(self, key: str) -> float:
+        return self.cost_.model_secs(key, self.validation_, refit=False)  # its folds are averaged: no refit
+
+    def _stack_reserve(self) -> float:
+        families = self._stack_families(self.max_runtime_secs)
+        return stacking.STACK_MARGIN * sum(self._stack_secs(k) for k in families)
+
+    def _train_second_layer(self) -> None:
+        """Models on the columns plus the best first-layer models' out-of-fold predictions (see stacking.py)."""
+        ranked = sorted((m for m in self.models.values() if m.algo != ENSEMBLE_ALGO),
+                        key=lambda m: sort_key(self.sort_metric_, m.metrics[self.sort_metric_]))
+        families = self._stack_families(self.max_runtime_secs)
+        if len(ranked) < 2 or not families:
+            return
+        inputs = stacking.choose_inputs(ranked, self.n_classes_)
+        oofs = [self._oof[m.model_id] for m in inputs]
+        width = sum(1 if o.ndim == 1 or self.task_ == "binary" else o.shape[1] for o in oofs)
+        names = stacking.column_names(width, self.spec_.columns)
+        layer = stacking.Layer(X=stacked_frame(self._X, self.task_, oofs, names), inputs=inputs, names=names,
+                               spec=dataclasses.replace(self.spec_, numeric=self.spec_.numeric + names))
+        for key in families:
+            if self.budget.out_of_time(reserve=True) or self.stopped_early:
+                break
+            if self._too_slow(key) or self._failed_family(key):
+                continue
+            model_id = f"{ENSEMBLE_ALGO}_{key}_1"
+            if model_id not in self.models:
+                self._train_one(model_id, FAMILIES[key], dict(FAMILIES[key].default_configs[0]), layer=layer)
+                release_freed_memory()
+
+    def _failed_family(self, key: str) -> bool:
+        """Every model of this family failed in this run: a second-layer one would fail the same way."""
+        return any(f["algo"] == key for f in self.failures) and not any(m.algo == key for m in self.models.values())
 
     def _build_ensembles(self) -> None:
         if ENSEMBLE_ALGO not in self._allowed() or len(self.models) < 2:

@@ -81,14 +81,38 @@ class EnsembleModel(TrainedModel):
 
     def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
         self._features_frame(frame)
-        return self.combine([m.predict_raw(frame) for m in self.base_models])
+        return self.combine([m.predict_raw(frame) for m in self.base_models], frame)
 
-    def combine(self, base_predictions: list[np.ndarray]) -> np.ndarray:
+    def combine(self, base_predictions: list[np.ndarray], frame: Optional[pd.DataFrame] = None) -> np.ndarray:
         """The ensemble's prediction from its base models' raw predictions (in base-model order)."""
         Z = level_one_features(self.task, base_predictions)
         if self.task == "regression":
             return np.asarray(self.estimator.predict(Z), dtype=float)
         return np.asarray(self.estimator.predict_proba(Z), dtype=float)
+
+
+@dataclass
+class StackedModel(EnsembleModel):
+    """A second-layer model: one family's model trained on the columns plus its base models' predictions.
+
+    ``estimator`` predicts from the frame ``stacked_frame`` builds: the feature columns, then one
+    number column per base model (per class of a base model, for three classes or more), named by
+    ``stack_columns``.
+    """
+    stack_columns: list = field(default_factory=list)
+
+    def combine(self, base_predictions: list[np.ndarray], frame: Optional[pd.DataFrame] = None) -> np.ndarray:
+        X = stacked_frame(self._features_frame(frame), self.task, base_predictions, self.stack_columns)
+        raw = predict_raw(self.estimator, X, self.task)
+        return raw if self.task == "regression" else align_classes(raw, self.estimator, len(self.classes), self.task)
+
+
+def stacked_frame(X: pd.DataFrame, task: str, base_predictions: list[np.ndarray], names: list[str]) -> pd.DataFrame:
+    """The feature columns and the base models' predictions side by side (the columns are not copied)."""
+    Z = level_one_features(task, base_predictions)
+    columns = {c: X[c] for c in X.columns}
+    columns.update({name: Z[:, i] for i, name in enumerate(names)})
+    return pd.DataFrame(columns, index=X.index, copy=False)
 
 
 def level_one_features(task: str, predictions: list[np.ndarray]) -> np.ndarray:

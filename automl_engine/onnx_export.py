@@ -28,7 +28,7 @@ from .families.deeplearning import MLPEstimator
 from .families.drf import ForestEstimator
 from .families.gbm import LGBMEstimator
 from .families.glm import GLMEstimator
-from .model import EnsembleModel, TrainedModel
+from .model import EnsembleModel, StackedModel, TrainedModel
 from .preprocessing import (LARGEST, TRUE_VALUES, DatetimeParts, TextColumn, ToBool, ToCategory, ToNumber,
                             _parse_dates)
 from .schema import BOOL_VALUES, DATETIME, NUMERIC
@@ -604,6 +604,9 @@ def _calibrated(g: Graph, proba: str, meta: GreedyEnsemble) -> str:
 def _raw(g: Graph, model: TrainedModel, inputs: dict) -> str:
     """The model's predict_raw: numbers [N] for regression, probabilities [N, K] otherwise."""
     n_classes = len(model.classes or [])
+    if isinstance(model, StackedModel):  # the columns plus its base models' predictions, as stacked_frame does
+        inputs = {**inputs, **dict(zip(model.stack_columns, _prediction_columns(g, model, inputs)))}
+        return _averaged(g, model.estimator, inputs, model.task, n_classes)
     if isinstance(model, EnsembleModel):
         meta = model.estimator
         if not isinstance(meta, GreedyEnsemble):
@@ -619,11 +622,28 @@ def _raw(g: Graph, model: TrainedModel, inputs: dict) -> str:
         total = parts[0] if len(parts) == 1 else g.op("Sum", *parts)
         total = _two_columns(g, total) if model.task == "binary" else total
         return total if model.task == "regression" else _calibrated(g, total, meta)
-    est = model.estimator
+    return _averaged(g, model.estimator, inputs, model.task, n_classes)
+
+
+def _averaged(g: Graph, est, inputs: dict, task: str, n_classes: int) -> str:
+    """A pipeline's output, or the mean of a FoldAverage's fold pipelines."""
     if isinstance(est, FoldAverage):
-        outs = [_pipeline(g, e, inputs, model.task, n_classes) for e in est.estimators]
+        outs = [_pipeline(g, e, inputs, task, n_classes) for e in est.estimators]
         return g.op("Div", g.op("Sum", *outs), g.num(len(outs))) if len(outs) > 1 else outs[0]
-    return _pipeline(g, est, inputs, model.task, n_classes)
+    return _pipeline(g, est, inputs, task, n_classes)
+
+
+def _prediction_columns(g: Graph, model: StackedModel, inputs: dict) -> list[str]:
+    """The base models' predictions as [N, 1] columns, in the order of level_one_features."""
+    columns = []
+    for base in model.base_models:
+        raw = _raw(g, base, inputs)
+        if model.task == "regression":
+            columns.append(g.op("Reshape", raw, g.const([-1, 1], np.int64)))
+            continue
+        picked = [1] if model.task == "binary" else range(len(model.classes))
+        columns += [g.op("Gather", raw, g.const([i], np.int64), axis=1) for i in picked]
+    return columns
 
 
 def to_onnx(model: TrainedModel):

@@ -43,11 +43,12 @@ class Budget:
     """The run's clock. Without ``max_runtime_secs`` there are no deadlines (a number of models bounds it)."""
     max_runtime_secs: Optional[float]
     started: float = field(default_factory=time.time)
+    stack_secs: float = 0.0  # kept for the second layer of stacking while the first layer trains
 
     def deadline(self, reserve: bool = True) -> Optional[float]:
         if self.max_runtime_secs is None:
             return None
-        kept = max(MIN_RESERVE_SECS, ENSEMBLE_RESERVE * self.max_runtime_secs) if reserve else 0.0
+        kept = max(MIN_RESERVE_SECS, ENSEMBLE_RESERVE * self.max_runtime_secs) + self.stack_secs if reserve else 0.0
         return self.started + self.max_runtime_secs - kept
 
     def left(self, reserve: bool = True) -> Optional[float]:

@@ -124,7 +124,7 @@ def test_ensemble_test_metrics_match_predicting_the_test_frame_afresh():
     assert ensembles
     for model in ensembles:
         fresh = model.predict_raw(frame.iloc[300:])
-        cached = model.combine([aml._test_raw[m.model_id] for m in model.base_models])
+        cached = model.combine([aml._test_raw[m.model_id] for m in model.base_models], frame.iloc[300:])
         np.testing.assert_allclose(cached, fresh)
         assert model.predict_time_per_row_ms > 0
 

@@ -1,4 +1,4 @@
-"""Every family and both ensembles, written as ONNX, predict what the Python model predicts.
+"""Every family, both ensembles and the second layer of stacking, written as ONNX, predict what the Python model predicts.
 
 A generated table holds every kind of column the engine reads (numbers with gaps, yes/no, dates
 with gaps, categories with rare and missing values, free text), for each task. The models are
@@ -14,6 +14,7 @@ import pytest
 onnxruntime = pytest.importorskip("onnxruntime")
 
 from automl_engine import AutoML  # noqa: E402
+from automl_engine.model import StackedModel  # noqa: E402
 from automl_engine.onnx_export import NotConvertible, onnx_inputs, to_onnx  # noqa: E402
 
 WORDS = ["great", "service", "slow", "delivery", "broken", "perfect", "price", "quality", "late", "refund",
@@ -70,6 +71,7 @@ def test_every_family_and_ensemble_matches_python(trained):
     task, aml, test = trained
     algos = {m.algo for m in aml.models.values()}
     assert {"GLM", "DRF", "GBM", "XRT", "DeepLearning", "CatBoost", "StackedEnsemble"} <= algos
+    assert any(isinstance(m, StackedModel) for m in aml.models.values())  # the second layer too
     kinds = set(next(iter(aml.models.values())).feature_kinds.values())
     assert kinds == {"numeric", "boolean", "datetime", "categorical", "text"}
     for model_id, model in aml.models.items():
@@ -93,7 +95,7 @@ def test_a_calibrated_ensemble_matches_python(trained):
     import copy
 
     task, aml, test = trained
-    ensembles = [m for m in aml.models.values() if m.algo == "StackedEnsemble"]
+    ensembles = [m for m in aml.models.values() if m.algo == "StackedEnsemble" and not isinstance(m, StackedModel)]
     assert ensembles
     for model in ensembles:
         if task == "regression":  # no calibration: numbers are not probabilities

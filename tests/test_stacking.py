@@ -1,0 +1,91 @@
+"""The second layer of stacking: models on the columns plus the first layer's out-of-fold predictions."""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from automl_engine import AutoML, load_model
+from automl_engine.model import StackedModel, level_one_features
+from automl_engine.stacking import (STACK_COLUMNS, STACK_SHARE, choose_inputs, column_names, families_that_fit,
+                                    reserve_secs)
+from automl_engine.validation import covered
+
+from .helpers import synthetic
+
+
+def _model(model_id: str, algo: str):
+    return types.SimpleNamespace(model_id=model_id, algo=algo)
+
+
+def test_inputs_are_the_best_of_each_family_first_then_the_next_best():
+    ranked = [_model("GBM_3", "GBM"), _model("GBM_1", "GBM"), _model("XRT_1", "XRT"), _model("GBM_2", "GBM"),
+              _model("GLM_1", "GLM"), _model("DRF_1", "DRF")]
+    chosen = [m.model_id for m in choose_inputs(ranked, n_classes=0)]
+    assert chosen == ["GBM_3", "XRT_1", "GLM_1", "DRF_1", "GBM_1"]
+    # fifty classes give fifty columns a model: the columns' cap leaves one model
+    assert [m.model_id for m in choose_inputs(ranked, n_classes=50)] == ["GBM_3"]
+    assert len(choose_inputs(ranked, n_classes=20)) == STACK_COLUMNS // 20 == 3
+
+
+def test_prediction_columns_never_take_a_feature_column_s_name():
+    names = column_names(3, ["stacked_prediction_1", "age"])
+    assert len(names) == 3 and not set(names) & {"stacked_prediction_1", "age"}
+    assert column_names(2, ["age"]) == ["stacked_prediction_1", "stacked_prediction_2"]
+
+
+def test_the_layer_gets_the_families_that_fit_in_its_share_of_the_budget():
+    secs = {"GBM": 1.0, "XRT": 2.0, "DRF": 4.0}.__getitem__
+    assert families_that_fit(["GBM", "XRT", "DRF", "GLM"], secs, None) == ["GBM", "XRT", "DRF"]
+    # 60 s: 9 s for the layer; with the margin GBM and XRT fit (3.9 s), DRF would not (9.1 s)
+    assert families_that_fit(["GBM", "XRT", "DRF"], secs, 60) == ["GBM", "XRT"]
+    assert families_that_fit(["XRT", "DRF"], secs, 60) == ["XRT", "DRF"]  # without GBM, DRF fits (7.8 s)
+    assert families_that_fit(["GBM", "XRT", "DRF"], {"GBM": 100.0, "XRT": 1, "DRF": 1}.__getitem__, 60) == []
+    assert reserve_secs(["GBM", "XRT", "DRF"], secs, 60) <= STACK_SHARE * 60
+    assert reserve_secs(["GBM"], secs, None) == 0.0
+
+
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_second_layer_models_learn_from_the_columns_and_the_first_layer(task, tmp_path):
+    frame = synthetic(task, n=400, seed=1)
+    aml = AutoML(max_models=4, nfolds=3, seed=1).fit(frame.iloc[:300], "y", test_frame=frame.iloc[300:])
+    stacked = [m for m in aml.models.values() if isinstance(m, StackedModel)]
+    assert {m.model_id for m in stacked} == {"StackedEnsemble_GBM_1", "StackedEnsemble_XRT_1",
+                                             "StackedEnsemble_DRF_1"}
+    first_layer = [m.model_id for m in aml.models.values() if m.algo != "StackedEnsemble"]
+    for model in stacked:
+        assert model.algo == "StackedEnsemble" and model.features == aml.spec_.columns
+        assert model.params["base_models"] and set(model.params["base_models"]) <= set(first_layer)
+        width = level_one_features(aml.task_, [aml._oof[m] for m in model.params["base_models"]]).shape[1]
+        assert len(model.stack_columns) == width
+        assert covered(aml.out_of_fold(model.model_id)).all()  # every row scored out of fold
+        # the leaderboard's test metric is that of predicting the test rows afresh
+        fresh = model.predict_raw(frame.iloc[300:])
+        np.testing.assert_allclose(fresh, aml._test_raw[model.model_id])
+        path = aml.save_model(tmp_path / f"{model.model_id}.automl", model.model_id)
+        again = load_model(path).predict(frame.iloc[300:].drop(columns="y"))
+        assert again.equals(model.predict(frame.iloc[300:].drop(columns="y")))
+    # the final weighted ensemble may take them in; its members are on the leaderboard
+    members = aml.models["StackedEnsemble_AllModels_1"].params["base_models"]
+    assert set(members) <= set(aml.models)
+
+
+def test_a_holdout_has_no_second_layer():
+    frame = synthetic("regression", n=400, seed=2)
+    aml = AutoML(max_models=3, seed=1, validation={"kind": "holdout", "holdout_share": 0.2}).fit(frame, "y")
+    assert not [m for m in aml.models.values() if isinstance(m, StackedModel)]
+    assert "StackedEnsemble_AllModels_1" in aml.models
+
+
+def test_without_ensembles_there_is_no_second_layer():
+    frame = synthetic("binary", n=300, seed=3)
+    aml = AutoML(max_models=3, nfolds=3, seed=1, exclude_algos=["StackedEnsemble"]).fit(frame, "y")
+    assert all(m.algo != "StackedEnsemble" for m in aml.models.values())
+
+
+def test_a_budget_keeps_time_for_the_second_layer_and_the_run_ends_on_time():
+    frame = synthetic("regression", n=2000, seed=4)
+    aml = AutoML(max_runtime_secs=15, nfolds=3, seed=1).fit(frame, "y")
+    assert aml.elapsed() <= 15 * 1.05
+    assert [m for m in aml.models.values() if isinstance(m, StackedModel)]
