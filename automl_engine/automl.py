@@ -48,6 +48,8 @@ ENOUGH_MODELS = 3  # fewer models than this in the budget: the pre-flight estima
 OTHER_BUDGETS = (60, 300, 900, 1800, 3600)  # budgets the pre-flight estimate compares with
 MAX_PACED_RATE = 0.2  # the highest learning rate a boosting model is sped up to when its time is short
 TIMING_ROWS = 250  # rows predicted to measure a model's prediction time per row
+SELECTED_BY = {("auc", "binary"): "1 - AUC", ("loss", "binary"): "log loss", ("loss", "multiclass"): "log loss",
+               ("loss", "regression"): "squared error"}  # what a weighted ensemble's selection lowered
 
 
 class AutoML:
@@ -161,7 +163,7 @@ class AutoML:
         by_budget = {b: len(self._forecast(b, elapsed)[0]) for b in OTHER_BUDGETS}
         out = {"task": self.task_, "n_rows": int(len(self._y)), "n_features": len(self.spec_.columns),
                "validation": validation.to_dict(), "expected_models": len(plan),
-               "expected_ensembles": int(len(plan) >= 2 and ENSEMBLE_ALGO in self._allowed()),
+               "expected_ensembles": self._expected_ensembles(plan, validation),
                "seconds_per_model": round(per_model, 1),
                "first_model_secs": round(min(secs[0] if secs else per_model, self._first_window()), 1),
                "expected_wall_secs": round(self.max_runtime_secs or elapsed + sum(secs), 1),
@@ -178,12 +180,21 @@ class AutoML:
         return out
 
     def _forecast(self, budget_secs: Optional[float], elapsed: float) -> tuple[list[tuple[str, float]], dict]:
-        """The models a run with this budget is expected to train (and each family's expected seconds)."""
+        """The models a run with this budget is expected to train (and each family's expected seconds).
+
+        The first layer has the budget less the time kept for the second layer of stacking."""
         validation = self._validation_for(budget_secs)
         expected = {k: self.cost_.model_secs(k, validation, refit=not FAMILIES[k].bag_folds) for k in FAMILIES}
-        plan = forecast(self._usable_defaults(), self._searchable(), expected.__getitem__, budget_secs,
-                        self.max_models, elapsed)
+        kept = None if budget_secs is None else self._stack_reserve(validation, budget_secs)
+        plan = forecast(self._usable_defaults(), self._searchable(), expected.__getitem__,
+                        None if budget_secs is None else budget_secs - kept, self.max_models, elapsed)
         return plan, expected
+
+    def _expected_ensembles(self, plan: list, validation: Validation) -> int:
+        """The weighted ensembles (all models, best of each family) and the second layer's models."""
+        if len(plan) < 2 or ENSEMBLE_ALGO not in self._allowed():
+            return 0
+        return 2 + len(self._stack_families(validation, self.max_runtime_secs))
 
     def _first_window(self) -> float:
         return float("inf") if self.max_runtime_secs is None else FIRST_MODEL_SHARE * self.max_runtime_secs
@@ -549,25 +560,29 @@ class AutoML:
                               "traceback": traceback.format_exc()})
         self._emit(ev.ModelFailed(model_id=model_id, algo=algo, error=error))
 
-    def _stack_families(self, budget_secs: Optional[float]) -> list[str]:
+    def _stack_families(self, validation: Validation, budget_secs: Optional[float]) -> list[str]:
         """The second layer's families, when there is one: it needs out-of-fold predictions for every row."""
-        if ENSEMBLE_ALGO not in self._allowed() or self.validation_.kind != "kfold":
+        if ENSEMBLE_ALGO not in self._allowed() or validation.kind != "kfold" or self.task_ not in stacking.STACK_TASKS:
             return []
         allowed = [k for k in self._allowed() if k in FAMILIES and self.task_ in FAMILIES[k].tasks]
-        return stacking.families_that_fit(allowed, self._stack_secs, budget_secs)
+        # its folds are averaged: no refit
+        return stacking.families_that_fit(allowed, lambda k: self.cost_.model_secs(k, validation, refit=False),
+                                          budget_secs)
 
-    def _stack_secs(self, key: str) -> float:
-        return self.cost_.model_secs(key, self.validation_, refit=False)  # its folds are averaged: no refit
-
-    def _stack_reserve(self) -> float:
-        families = self._stack_families(self.max_runtime_secs)
-        return stacking.STACK_MARGIN * sum(self._stack_secs(k) for k in families)
+    def _stack_reserve(self, validation: Optional[Validation] = None, budget_secs: Optional[float] = None) -> float:
+        """Seconds the first layer leaves for the second (none without a time budget)."""
+        validation = validation or self.validation_
+        budget_secs = self.max_runtime_secs if budget_secs is None else budget_secs
+        if budget_secs is None:
+            return 0.0
+        families = self._stack_families(validation, budget_secs)
+        return stacking.STACK_MARGIN * sum(self.cost_.model_secs(k, validation, refit=False) for k in families)
 
     def _train_second_layer(self) -> None:
         """Models on the columns plus the best first-layer models' out-of-fold predictions (see stacking.py)."""
         ranked = sorted((m for m in self.models.values() if m.algo != ENSEMBLE_ALGO),
                         key=lambda m: sort_key(self.sort_metric_, m.metrics[self.sort_metric_]))
-        families = self._stack_families(self.max_runtime_secs)
+        families = self._stack_families(self.validation_, self.max_runtime_secs)
         if len(ranked) < 2 or not families:
             return
         inputs = stacking.choose_inputs(ranked, self.n_classes_)
@@ -605,11 +620,13 @@ class AutoML:
             started = time.time()
             try:
                 meta, oof, _ = fit_stack(self.task_, [self._oof[m.model_id] for m in members], self._y,
-                                         self.n_classes_, self.seed, deadline=self.budget.deadline(reserve=False))
+                                         self.n_classes_, self.seed, deadline=self.budget.deadline(reserve=False),
+                                         sort_metric=self.sort_metric_)
                 used = [i for i, w in enumerate(meta.weights_) if w > 0]
                 meta.weights_ = meta.weights_[used]
                 members = [members[i] for i in used]
                 params = {"metalearner": "greedy weighted average",
+                          "selected_by": SELECTED_BY[meta.metric, self.task_],
                           "base_models": {m.model_id: round(float(w), 4) for m, w in zip(members, meta.weights_)}}
                 if self.task_ != "regression":
                     params["calibration"] = {"temperature": meta.temperature_, "prior_share": meta.prior_share_}

@@ -1,8 +1,11 @@
 """Stacked ensembles: a metalearner fit on the base models' out-of-fold predictions.
 
 The metalearner is a weighted average found by greedy forward selection with replacement (add
-the model that most improves the out-of-fold loss, repeatedly). Its weights are non-negative and
-sum to one, so it cannot overfit the way a free linear model over many correlated inputs can.
+the model that most improves the out-of-fold loss, repeatedly). The loss is the leaderboard's: the
+squared error, the log loss, or for a leaderboard ranked by AUC, 1 - AUC (a weighted average's log
+loss can fall while its AUC falls too: the selection then keeps what the leaderboard rewards). Its
+weights are non-negative and sum to one, so it cannot overfit the way a free linear model over many
+correlated inputs can.
 Its leaderboard metrics are those of the selected average on the out-of-fold rows. The selection
 starts from the best single model, so an ensemble never scores worse than its best member there.
 
@@ -28,6 +31,7 @@ from .validation import covered
 TEMPERATURES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
 PRIOR_SHARES = (0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
 CALIBRATION_ROWS = 20_000  # out-of-fold rows the calibration is chosen on, at most
+AUC_ROWS = 20_000  # out-of-fold rows the weights are chosen on when the loss is 1 - AUC (it ranks them)
 
 
 def calibrate(proba: np.ndarray, temperature: float, prior_share: float, prior: np.ndarray) -> np.ndarray:
@@ -65,14 +69,37 @@ def _loss(task: str, pred: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(p)))
 
 
+def _auc_loss(pred: np.ndarray, y: np.ndarray) -> float:
+    """1 - AUC of the second column of ``pred`` for labels ``y`` (0 or 1), from average ranks (ties count half)."""
+    from scipy.stats import rankdata
+
+    positive = y == 1
+    n_pos = int(positive.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return 0.0
+    ranks = rankdata(pred[:, 1])
+    return 1.0 - float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 class GreedyEnsemble(BaseEstimator):
     """Weighted average of base predictions chosen by greedy forward selection (with replacement)."""
 
-    def __init__(self, task="regression", n_classes=0, max_iter=50, deadline=None):
+    def __init__(self, task="regression", n_classes=0, max_iter=50, deadline=None, metric="loss"):
         self.task = task
         self.n_classes = n_classes
         self.max_iter = max_iter
         self.deadline = deadline  # time.time() after which the selection stops with what it has
+        self.metric = metric  # "loss", or "auc" (binary): what the selection lowers
+
+    def _selection(self, blocks: list[np.ndarray], y: np.ndarray):
+        """The rows and the loss the weights are chosen by."""
+        if self.task != "binary" or self.metric != "auc":
+            return blocks, y, lambda pred, y_: _loss(self.task, pred, y_)
+        if len(y) > AUC_ROWS:
+            rows = np.random.default_rng(0).choice(len(y), AUC_ROWS, replace=False)
+            blocks, y = [b[rows] for b in blocks], y[rows]
+        return blocks, y, _auc_loss
 
     def _blocks(self, Z: np.ndarray) -> list[np.ndarray]:
         """Per-model predictions in the shape the loss needs (values, or class probabilities)."""
@@ -85,13 +112,14 @@ class GreedyEnsemble(BaseEstimator):
         return [Z[:, i * k:(i + 1) * k] for i in range(Z.shape[1] // k)]
 
     def fit(self, Z, y):
-        blocks = self._blocks(Z)
+        all_blocks = self._blocks(Z)
         y = np.asarray(y)
+        blocks, y_sel, loss = self._selection(all_blocks, y)
         counts = np.zeros(len(blocks))
         current = np.zeros_like(blocks[0])
         best_loss, stale = np.inf, 0
         for step in range(1, self.max_iter + 1):
-            losses = [_loss(self.task, (current * (step - 1) + b) / step, y) for b in blocks]
+            losses = [loss((current * (step - 1) + b) / step, y_sel) for b in blocks]
             choice = int(np.argmin(losses))
             counts[choice] += 1
             current = (current * (step - 1) + blocks[choice]) / step
@@ -107,7 +135,7 @@ class GreedyEnsemble(BaseEstimator):
         self.classes_ = np.arange(self.n_classes) if self.task != "regression" else None
         self.temperature_, self.prior_share_, self.prior_ = 1.0, 0.0, None
         if self.task != "regression":
-            average = sum(w * b for w, b in zip(self.weights_, blocks) if w > 0)
+            average = sum(w * b for w, b in zip(self.weights_, all_blocks) if w > 0)
             self.temperature_, self.prior_share_, self.prior_ = choose_calibration(average, y, average.shape[1])
         return self
 
@@ -126,16 +154,18 @@ class GreedyEnsemble(BaseEstimator):
         return calibrate(average, self.temperature_, self.prior_share_, self.prior_)
 
 
-def make_metalearner(task: str, n_classes: int, deadline=None) -> GreedyEnsemble:
-    return GreedyEnsemble(task=task, n_classes=n_classes, deadline=deadline)
+def make_metalearner(task: str, n_classes: int, deadline=None, sort_metric: str = "") -> GreedyEnsemble:
+    metric = "auc" if task == "binary" and sort_metric == "auc" else "loss"
+    return GreedyEnsemble(task=task, n_classes=n_classes, deadline=deadline, metric=metric)
 
 
-def fit_stack(task: str, oofs: list[np.ndarray], y: np.ndarray, n_classes: int, seed: int, deadline=None):
+def fit_stack(task: str, oofs: list[np.ndarray], y: np.ndarray, n_classes: int, seed: int, deadline=None,
+              sort_metric: str = ""):
     """Fit the metalearner; return (metalearner, the ensemble's out-of-fold predictions, metrics)."""
     mask = np.all([covered(o) for o in oofs], axis=0)
     Z = level_one_features(task, [o[mask] for o in oofs])
     yz = y[mask]
-    final = make_metalearner(task, n_classes, deadline).fit(Z, yz)
+    final = make_metalearner(task, n_classes, deadline, sort_metric).fit(Z, yz)
     pred = final.predict(Z) if task == "regression" else final.predict_proba(Z)
     shape = (len(yz),) if task == "regression" else (len(yz), n_classes)
     full_oof = np.full((len(y),) + shape[1:], np.nan)

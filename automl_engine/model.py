@@ -79,9 +79,16 @@ class EnsembleModel(TrainedModel):
     """A stacked ensemble: a metalearner over its base models' predictions."""
     base_models: list = field(default_factory=list)
 
-    def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_raw(self, frame: pd.DataFrame, known: Optional[dict] = None) -> np.ndarray:
+        """``known``: base models' predictions on this frame by model id, shared with the stacked models
+        among the members (a first-layer model is run once even when several members use it)."""
         self._features_frame(frame)
-        return self.combine([m.predict_raw(frame) for m in self.base_models], frame)
+        known = {} if known is None else known
+        for m in self.base_models:
+            if m.model_id not in known:
+                stacked = isinstance(m, EnsembleModel)
+                known[m.model_id] = m.predict_raw(frame, known) if stacked else m.predict_raw(frame)
+        return self.combine([known[m.model_id] for m in self.base_models], frame)
 
     def combine(self, base_predictions: list[np.ndarray], frame: Optional[pd.DataFrame] = None) -> np.ndarray:
         """The ensemble's prediction from its base models' raw predictions (in base-model order)."""

@@ -41,7 +41,7 @@ def fit_rows(est, y, rows: np.ndarray, task: str) -> np.ndarray:
     return sample_keeping_classes(rows, None if task == "regression" else y[rows], cap, seed=0)
 
 
-def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, task, keep):
+def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, task, keep, alone):
     if deadline is not None and time.time() > deadline:
         raise OutOfTime()
     est = make_estimator()
@@ -63,7 +63,11 @@ def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, tas
     release = getattr(getattr(est, "named_steps", {}).get("model"), "release", None)
     if not keep and release is not None:
         release()  # the fold model is not kept: free its memory now, keep only what the refit needs
-    release_freed_memory()  # what training freed (converted copies, the booster's text form) goes back now
+    if alone:  # what training freed (converted copies, the booster's text form) goes back now
+        # Not while another fold trains in the next thread: since trimming ran beside a fit, LightGBM
+        # crashed twice in about fifty benchmark runs (a segmentation fault and a stack fault inside
+        # lib_lightgbm), where hundreds of runs before had never crashed.
+        release_freed_memory()
     return est, pred
 
 
@@ -80,12 +84,14 @@ def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, dead
     shape = (len(y),) if task == "regression" else (len(y), n_classes)
     oof = np.full(shape, np.nan)
     jobs = (delayed(_fit_fold)(make_estimator, X, y, train_idx, valid_idx, deadline,
-                               _wave_deadline(i, len(splits), n_parallel, deadline, fold_deadline), task, keep)
+                               _wave_deadline(i, len(splits), n_parallel, deadline, fold_deadline), task, keep,
+                               n_parallel == 1)
             for i, (train_idx, valid_idx) in enumerate(splits))
     fitted = []
     for (est, pred), (_, valid_idx) in zip(Parallel(n_jobs=n_parallel, backend="threading")(jobs), splits):
         oof[valid_idx] = align_classes(pred, est, n_classes, task)
         fitted.append(est)
+    release_freed_memory()  # every fold is done: nothing trains beside the trim
     return oof, fitted
 
 

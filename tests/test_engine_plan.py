@@ -210,6 +210,28 @@ def test_the_ensemble_selection_stops_at_its_deadline():
     assert np.count_nonzero(full.weights_) > 1
 
 
+def test_an_ensemble_ranked_by_auc_chooses_its_weights_by_auc():
+    from sklearn.metrics import roc_auc_score
+
+    from automl_engine.ensemble import _auc_loss, make_metalearner
+
+    rng = np.random.default_rng(1)
+    score = rng.normal(size=3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-2 * score))).astype(int)
+    # A ranks the rows well but its probabilities hug 0.5 (a poor log loss); B is calibrated but ranks worse.
+    ranker = 0.5 + 0.01 * np.tanh(score + rng.normal(scale=0.3, size=3000))
+    calibrated = 1 / (1 + np.exp(-2 * (score + rng.normal(scale=1.5, size=3000))))
+    Z = np.column_stack([ranker, calibrated])
+    assert roc_auc_score(y, ranker) > roc_auc_score(y, calibrated)
+    by_loss = make_metalearner("binary", 2).fit(Z, y)
+    by_auc = make_metalearner("binary", 2, sort_metric="auc").fit(Z, y)
+    assert by_auc.metric == "auc" and make_metalearner("regression", 0, sort_metric="auc").metric == "loss"
+    auc = {name: roc_auc_score(y, ens.predict_proba(Z)[:, 1]) for name, ens in [("loss", by_loss), ("auc", by_auc)]}
+    assert auc["auc"] >= roc_auc_score(y, ranker) - 1e-12  # never below its best member
+    assert auc["auc"] > auc["loss"]
+    assert _auc_loss(np.column_stack([1 - ranker, ranker]), y) == pytest.approx(1 - roc_auc_score(y, ranker))
+
+
 def _sampled_classes(rng, proba):
     return (rng.random(len(proba))[:, None] > np.cumsum(proba, axis=1)).sum(axis=1)
 

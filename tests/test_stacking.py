@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from automl_engine import AutoML, load_model
-from automl_engine.model import StackedModel, level_one_features
-from automl_engine.stacking import (STACK_COLUMNS, STACK_SHARE, choose_inputs, column_names, families_that_fit,
-                                    reserve_secs)
+from automl_engine.ensemble import GreedyEnsemble
+from automl_engine.model import EnsembleModel, StackedModel, level_one_features
+from automl_engine.stacking import STACK_COLUMNS, choose_inputs, column_names, families_that_fit
 from automl_engine.validation import covered
 
 from .helpers import synthetic
@@ -42,11 +42,9 @@ def test_the_layer_gets_the_families_that_fit_in_its_share_of_the_budget():
     assert families_that_fit(["GBM", "XRT", "DRF"], secs, 60) == ["GBM", "XRT"]
     assert families_that_fit(["XRT", "DRF"], secs, 60) == ["XRT", "DRF"]  # without GBM, DRF fits (7.8 s)
     assert families_that_fit(["GBM", "XRT", "DRF"], {"GBM": 100.0, "XRT": 1, "DRF": 1}.__getitem__, 60) == []
-    assert reserve_secs(["GBM", "XRT", "DRF"], secs, 60) <= STACK_SHARE * 60
-    assert reserve_secs(["GBM"], secs, None) == 0.0
 
 
-@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
 def test_second_layer_models_learn_from_the_columns_and_the_first_layer(task, tmp_path):
     frame = synthetic(task, n=400, seed=1)
     aml = AutoML(max_models=4, nfolds=3, seed=1).fit(frame.iloc[:300], "y", test_frame=frame.iloc[300:])
@@ -79,13 +77,54 @@ def test_a_holdout_has_no_second_layer():
 
 
 def test_without_ensembles_there_is_no_second_layer():
-    frame = synthetic("binary", n=300, seed=3)
+    frame = synthetic("regression", n=300, seed=3)
     aml = AutoML(max_models=3, nfolds=3, seed=1, exclude_algos=["StackedEnsemble"]).fit(frame, "y")
     assert all(m.algo != "StackedEnsemble" for m in aml.models.values())
 
 
+def test_a_binary_target_has_no_second_layer_and_its_ensembles_are_chosen_by_auc():
+    frame = synthetic("binary", n=300, seed=3)
+    aml = AutoML(max_models=3, nfolds=3, seed=1).fit(frame, "y")
+    assert not [m for m in aml.models.values() if isinstance(m, StackedModel)]
+    assert aml.models["StackedEnsemble_AllModels_1"].params["selected_by"] == "1 - AUC"
+    aml = AutoML(max_models=3, nfolds=3, seed=1, sort_metric="logloss").fit(frame, "y")
+    assert aml.models["StackedEnsemble_AllModels_1"].params["selected_by"] == "log loss"
+
+
 def test_a_budget_keeps_time_for_the_second_layer_and_the_run_ends_on_time():
     frame = synthetic("regression", n=2000, seed=4)
+    estimate = AutoML(max_runtime_secs=15, nfolds=3, seed=1).estimate(frame, "y")
+    assert estimate["expected_ensembles"] >= 3  # the two weighted ensembles and at least one stacked model
     aml = AutoML(max_runtime_secs=15, nfolds=3, seed=1).fit(frame, "y")
     assert aml.elapsed() <= 15 * 1.05
-    assert [m for m in aml.models.values() if isinstance(m, StackedModel)]
+    stacked = [m for m in aml.models.values() if isinstance(m, StackedModel)]
+    assert stacked and aml._stack_reserve() > 0 and aml.budget.stack_secs == 0.0  # kept, then spent
+
+
+def test_an_ensemble_over_stacked_models_runs_each_first_layer_model_once():
+    frame = synthetic("regression", n=300, seed=5)
+    aml = AutoML(max_models=3, nfolds=3, seed=1).fit(frame, "y")
+    first_layer = [m for m in aml.models.values() if m.algo != "StackedEnsemble"]
+    stacked = [m for m in aml.models.values() if isinstance(m, StackedModel)]
+    members = first_layer + stacked
+    meta = GreedyEnsemble(task="regression")
+    meta.weights_ = np.full(len(members), 1 / len(members))
+    ensemble = EnsembleModel(model_id="E", algo="StackedEnsemble", task="regression", target="y",
+                             features=aml.spec_.columns, feature_kinds=aml.spec_.kinds(), estimator=meta,
+                             base_models=members)
+    each = [m.predict_raw(frame) for m in members]
+    calls = {m.model_id: 0 for m in first_layer}
+
+    def counted(model):
+        original = model.predict_raw
+
+        def predict_raw(frame_):
+            calls[model.model_id] += 1
+            return original(frame_)
+        return predict_raw
+
+    for m in first_layer:
+        m.predict_raw = counted(m)
+    got = ensemble.predict_raw(frame)
+    assert set(calls.values()) == {1}  # once each, though every stacked member uses some of them
+    np.testing.assert_allclose(got, np.mean(each, axis=0))
