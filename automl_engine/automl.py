@@ -184,7 +184,7 @@ class AutoML:
 
         The first layer has the budget less the time kept for the second layer of stacking."""
         validation = self._validation_for(budget_secs)
-        expected = {k: self.cost_.model_secs(k, validation, refit=not FAMILIES[k].bag_folds) for k in FAMILIES}
+        expected = {k: self._layer_secs(k, validation) for k in FAMILIES}
         kept = None if budget_secs is None else self._stack_reserve(validation, budget_secs)
         plan = forecast(self._usable_defaults(), self._searchable(), expected.__getitem__,
                         None if budget_secs is None else budget_secs - kept, self.max_models, elapsed)
@@ -358,7 +358,7 @@ class AutoML:
         return [k for k in SEARCH_ORDER if k in allowed and FAMILIES[k].sample_config and self.task_ in FAMILIES[k].tasks]
 
     def _expected_secs(self, key: str) -> float:
-        return self.cost_.model_secs(key, self.validation_, refit=not FAMILIES[key].bag_folds)
+        return self._layer_secs(key, self.validation_)
 
     def _adapted(self, key: str, config: dict) -> dict:
         """A boosting default without a loss of its own takes the loss of the best boosting model so far.
@@ -447,7 +447,7 @@ class AutoML:
         if rescue is not None:  # no deadline to wait for: it is small enough to be done in a moment
             deadline, model_deadline = None, (None if self.max_runtime_secs is None else started + RESCUE_SECS)
         config = self._paced(family.key, config, started, model_deadline)
-        expected = self.cost_.model_secs(family.key, self.validation_, refit=not family.bag_folds) \
+        expected = self._layer_secs(family.key, self.validation_) \
             / self.cost_.correction(family.key) * config_factor(family.key, config)
         splits, recorded = rescue or self._splits, dict(config)
         if rescue is not None:
@@ -461,15 +461,14 @@ class AutoML:
         fold_ctx = BuildContext(task=self.task_, spec=spec, n_rows=len(self._y), n_classes=self.n_classes_,
                                 seed=seed, n_jobs=max(1, self.n_jobs // n_parallel))
         try:
-            # a holdout's one fitted model is the final model; the second layer averages its folds
-            keep = family.bag_folds or len(splits) == 1 or layer is not None
+            keep = family.bag_folds or len(splits) == 1  # a holdout's one fitted model is the final model
             oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), X, self._y, splits,
                                          self.task_, self.n_classes_, deadline, n_parallel,
                                          model_deadline, keep=keep)
             if keep:
                 estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs) if len(fitted) > 1 else fitted[0]
             else:
-                estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel)
+                estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel, X)
         except OutOfTime:
             log.info("%s skipped: the time budget ran out", model_id)
             return
@@ -507,7 +506,7 @@ class AutoML:
             splits.append((np.sort(rng.choice(train_idx, rows, replace=False)), valid_idx))
         return splits if splits[0][0].size < self._splits[0][0].size else self._splits
 
-    def _refit(self, family, config, fold_ctx, fitted, started, n_parallel):
+    def _refit(self, family, config, fold_ctx, fitted, started, n_parallel, X):
         """Fit the final model on all rows, in about the time one wave of folds took."""
         wave_secs = (time.time() - started) * n_parallel / len(fitted)
         deadline = self.budget.deadline(reserve=True)
@@ -517,7 +516,7 @@ class AutoML:
             config = family.refit_config(fitted, config)
         limit = None if deadline is None else min(deadline, time.time() + 1.5 * wave_secs)
         full_ctx = dataclasses.replace(fold_ctx, n_jobs=self.n_jobs, deadline=limit)
-        return fit_full(lambda: family.build(full_ctx, config), self._X, self._y, self.task_)
+        return fit_full(lambda: family.build(full_ctx, config), X, self._y, self.task_)
 
     def _make_model(self, model_id, algo, estimator, params, oof, started, cls=TrainedModel, **extra):
         mask = covered(oof)
@@ -565,9 +564,11 @@ class AutoML:
         if ENSEMBLE_ALGO not in self._allowed() or validation.kind != "kfold" or self.task_ not in stacking.STACK_TASKS:
             return []
         allowed = [k for k in self._allowed() if k in FAMILIES and self.task_ in FAMILIES[k].tasks]
-        # its folds are averaged: no refit
-        return stacking.families_that_fit(allowed, lambda k: self.cost_.model_secs(k, validation, refit=False),
-                                          budget_secs)
+        return stacking.families_that_fit(allowed, lambda k: self._layer_secs(k, validation), budget_secs)
+
+    def _layer_secs(self, key: str, validation: Validation) -> float:
+        """A model's expected seconds: its folds, and a refit on all rows unless its folds are averaged."""
+        return self.cost_.model_secs(key, validation, refit=not FAMILIES[key].bag_folds)
 
     def _stack_reserve(self, validation: Optional[Validation] = None, budget_secs: Optional[float] = None) -> float:
         """Seconds the first layer leaves for the second (none without a time budget)."""
@@ -576,7 +577,7 @@ class AutoML:
         if budget_secs is None:
             return 0.0
         families = self._stack_families(validation, budget_secs)
-        return stacking.STACK_MARGIN * sum(self.cost_.model_secs(k, validation, refit=False) for k in families)
+        return stacking.STACK_MARGIN * sum(self._layer_secs(k, validation) for k in families)
 
     def _train_second_layer(self) -> None:
         """Models on the columns plus the best first-layer models' out-of-fold predictions (see stacking.py)."""

@@ -3,9 +3,10 @@
 After the first-layer models, a few families are fit once more on every feature column plus the
 out-of-fold predictions of the best first-layer models (the best of each family first). Such a
 model learns where each first-layer model is right and how to correct it from the columns, which
-a weighted average cannot. It is cross-validated on the same folds as every other model and its
-fold models are averaged (no refit), so its out-of-fold predictions are scored like any other
-model's and the final weighted ensemble takes it in only where it lowers the out-of-fold loss.
+a weighted average cannot. It is cross-validated on the same folds as every other model (and, like
+a first-layer model of its family, refit on all rows or its fold models averaged), so its
+out-of-fold predictions are scored like any other model's and the final weighted ensemble takes it
+in only where it lowers the out-of-fold loss.
 
 Its inputs' out-of-fold predictions need every row to have one: the second layer is trained only
 under k-fold cross-validation, and only for the tasks in STACK_TASKS (see there why not for two
