@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from .families.gbm import booster_predict
 from .model import EnsembleModel, TrainedModel
 
 MAX_POINTS = 2000  # points kept in scatter-like outputs
@@ -92,7 +93,7 @@ def _lgbm_contributions(model: TrainedModel, X: pd.DataFrame, class_index: int) 
     for pipe in _pipelines(model):
         booster = pipe.named_steps["model"]
         Z = np.asarray(pipe.named_steps["prep"].transform(X), dtype=float)
-        contrib = booster.booster_.predict(Z, num_iteration=booster.best_iteration_, pred_contrib=True)
+        contrib = booster_predict(booster, Z, pred_contrib=True)
         width = Z.shape[1] + 1
         if model.task == "multiclass":
             contrib = contrib[:, class_index * width:(class_index + 1) * width]
@@ -123,7 +124,7 @@ def _surrogate_contributions(model: TrainedModel, X: pd.DataFrame, class_index: 
     pipe.fit(X, target)
     Z = np.asarray(pipe.named_steps["prep"].transform(X), dtype=float)
     booster = pipe.named_steps["model"]
-    contrib = booster.booster_.predict(Z, num_iteration=booster.best_iteration_, pred_contrib=True)
+    contrib = booster_predict(booster, Z, pred_contrib=True)
     fidelity = float(skm.r2_score(target, booster.predict(Z)))
     values = _group_sums(contrib, _raw_column_groups(pipe.named_steps["prep"], model))
     return values, float(contrib[:, -1].mean()), fidelity

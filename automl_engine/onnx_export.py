@@ -16,6 +16,7 @@ exactly as in Python; text columns are tokenised by the converter of scikit-lear
 from __future__ import annotations
 
 import json
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -366,23 +367,31 @@ class Trees:
 
 
 def _sklearn_tree(trees: Trees, tree, target: int, values: np.ndarray) -> None:
-    """One scikit-learn tree (x <= threshold goes left; a missing value goes where it learnt)."""
+    """One scikit-learn tree (x <= threshold goes left; a missing value goes where it learnt).
+
+    Written from the tree's arrays at once: split nodes keep their order, then the leaves theirs."""
     t = tree.tree_
-    go_left = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=bool))
-    ids: dict[int, tuple[int, int]] = {}
-
-    def visit(i: int) -> tuple[int, int]:
-        if t.children_left[i] == -1:
-            return trees.leaf(target, values[i])
-        node = trees.node(t.feature[i], Trees.LEQ, t.threshold[i], go_left[i])
-        ids[i] = (node, 0)
-        trees.link(node, visit(t.children_left[i]), visit(t.children_right[i]))
-        return node, 0
-
-    if t.children_left[0] == -1:
+    left, right = t.children_left, t.children_right
+    if left[0] == -1:
         trees.stump(target, values[0])
-    else:
-        trees.roots.append(visit(0)[0])
+        return
+    split = left != -1
+    first_node, first_leaf = len(trees.features), len(trees.leaf_weights)
+    new_id = np.where(split, first_node + np.cumsum(split) - 1, first_leaf + np.cumsum(~split) - 1)
+    nodes = np.flatnonzero(split)
+    go_left = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=bool))
+    trees.features.extend(t.feature[nodes].tolist())
+    trees.modes.extend([Trees.LEQ] * len(nodes))
+    trees.splits.extend(t.threshold[nodes].astype(float).tolist())
+    trees.missing_true.extend(go_left[nodes].astype(int).tolist())
+    for ids, flags, child in ((trees.true_ids, trees.true_leaf, left[nodes]),
+                              (trees.false_ids, trees.false_leaf, right[nodes])):
+        ids.extend(new_id[child].tolist())
+        flags.extend((~split[child]).astype(int).tolist())
+    leaves = np.flatnonzero(~split)
+    trees.leaf_targets.extend([int(target)] * len(leaves))
+    trees.leaf_weights.extend(np.asarray(values, dtype=float)[leaves].tolist())
+    trees.roots.append(first_node)  # node 0 is the root and the first split node
 
 
 def _forest(g: Graph, est: ForestEstimator, x: str, task: str) -> str:
@@ -431,19 +440,29 @@ def _lgbm_tree(trees: Trees, node: dict, target: int) -> tuple[int, int]:
     return index, 0
 
 
+_LGBM_TREES = weakref.WeakKeyDictionary()  # booster -> its trees: an ensemble repeats its members' boosters
+
+
+def _lgbm_trees(est: LGBMEstimator) -> tuple[Trees, int, list[str]]:
+    """The booster's trees, outputs per round and objective (LightGBM's JSON dump takes about a second)."""
+    if est not in _LGBM_TREES:
+        dump = est.booster_.dump_model(num_iteration=est.best_iteration_)
+        per_round = dump.get("num_tree_per_iteration", 1)
+        trees = Trees()
+        for info in dump["tree_info"]:
+            root = info["tree_structure"]
+            target = info["tree_index"] % per_round
+            if "leaf_value" in root:
+                trees.stump(target, root["leaf_value"])
+            else:
+                trees.roots.append(_lgbm_tree(trees, root, target)[0])
+        _LGBM_TREES[est] = trees, per_round, str(dump.get("objective", "regression")).split()
+    return _LGBM_TREES[est]
+
+
 def _lgbm(g: Graph, est: LGBMEstimator, x: str, task: str) -> str:
-    dump = est.booster_.dump_model(num_iteration=est.best_iteration_)
-    per_round = dump.get("num_tree_per_iteration", 1)
-    trees = Trees()
-    for info in dump["tree_info"]:
-        root = info["tree_structure"]
-        target = info["tree_index"] % per_round
-        if "leaf_value" in root:
-            trees.stump(target, root["leaf_value"])
-        else:
-            trees.roots.append(_lgbm_tree(trees, root, target)[0])
+    trees, per_round, objective = _lgbm_trees(est)
     raw = trees.emit(g, x, per_round)
-    objective = str(dump.get("objective", "regression")).split()
     name = objective[0]
     if task == "regression":
         flat = g.op("Reshape", raw, g.const([-1], np.int64))

@@ -1,7 +1,9 @@
 """GBM: LightGBM gradient boosting, with early stopping and a time limit inside the fit."""
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -60,6 +62,54 @@ def leaves_that_fit(params: dict, n_rows: int) -> int:
     return max(2, min(leaves, n_rows // max(per_leaf, 1)))
 
 
+class _ThreadCountGate:
+    """Lets LightGBM calls run side by side only when they ask for the same number of threads.
+
+    LightGBM keeps the number of threads in one process-wide setting, which every training and
+    prediction call sets from its own parameters (a prediction without ``num_threads`` resets it to
+    all cores). A fit sizes per-thread buffers from it, so a concurrent call with another count
+    makes the fit index past them and the process crashes (LightGBM's parameter notes warn against
+    changing ``num_threads`` while jobs run side by side). Folds trained in parallel and fold models
+    predicting in parallel all use the same count, so they still overlap. Calls go in by order of
+    arrival: one that waits for another count is not overtaken, so a stream of calls never starves it.
+    """
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._running = 0  # calls inside
+        self._threads = 0  # their number of threads
+        self._arrived = 0  # tickets given out
+        self._admitted = 0  # tickets let in
+
+    @contextmanager
+    def use(self, threads: int):
+        with self._changed:
+            ticket = self._arrived
+            self._arrived += 1
+            while ticket != self._admitted or (self._running and self._threads != threads):
+                self._changed.wait()
+            self._admitted += 1
+            self._threads = threads
+            self._running += 1
+            self._changed.notify_all()  # the next in line may share this count
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+
+LIGHTGBM_THREADS = _ThreadCountGate()
+
+
+def booster_predict(estimator, X, **kwargs):
+    """``estimator.booster_.predict`` with the estimator's own number of threads, through the gate."""
+    threads = max(1, int(getattr(estimator, "n_jobs", 1) or 1))
+    with LIGHTGBM_THREADS.use(threads):
+        return estimator.booster_.predict(X, num_iteration=estimator.best_iteration_, num_threads=threads, **kwargs)
+
+
 MIN_ROUNDS = 10  # rounds grown even past the deadline: fewer would give a model worse than a constant
 
 
@@ -113,7 +163,7 @@ class LGBMEstimator(BaseEstimator):
         y = np.asarray(y)
         config = dict(self.params or {})
         objective = config.pop("objective", None)
-        params = {"verbosity": -1, "num_threads": self.n_jobs, "seed": self.random_state,
+        params = {"verbosity": -1, "num_threads": max(1, int(self.n_jobs)), "seed": self.random_state,
                   "deterministic": True, "force_row_wise": True, **self._objective(y), **config}
         native = params.pop("native_categorical", True)
         if self.task == "regression" and objective in COUNT_OBJECTIVES and np.min(y) >= 0:
@@ -133,14 +183,15 @@ class LGBMEstimator(BaseEstimator):
         else:
             train, valid = lightgbm.Dataset(X, y, categorical_feature=cats), []
         params["num_leaves"] = leaves_that_fit(params, len(train.get_label()))
-        self.booster_ = lightgbm.train(params, train, num_boost_round=self.n_estimators,
-                                       valid_sets=valid, callbacks=callbacks)
+        with LIGHTGBM_THREADS.use(params["num_threads"]):
+            self.booster_ = lightgbm.train(params, train, num_boost_round=self.n_estimators,
+                                           valid_sets=valid, callbacks=callbacks)
         self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
         self.n_features_in_ = X.shape[1]
         return self
 
     def _raw(self, X):
-        return self.booster_.predict(np.asarray(X, dtype=float), num_iteration=self.best_iteration_)
+        return booster_predict(self, np.asarray(X, dtype=float))
 
     def predict(self, X):
         out = self._raw(X)
