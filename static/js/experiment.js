@@ -142,9 +142,12 @@
     bar.parentNode.setAttribute("aria-valuenow", String(Math.round(100 * p.fraction)));
     var ensembles = s.leaderboard.filter(function (r) { return r.algo === "StackedEnsemble"; }).length;
     var fresh = p.models_done - (p.models_before || 0);  // a continued run counts its new models
-    var parts = [(p.continued ? fresh + (p.max_models ? " of " + p.max_models : "") + " new models done (" +
-                  p.models_done + " in all)"
-                  : p.models_done + (p.max_models ? " of " + p.max_models : "") + " models done") +
+    function done(n, word) {  // "1 model done", "3 of 5 models done"
+      var of = p.max_models ? " of " + p.max_models : "";
+      return n + of + " " + word + (n === 1 && !of ? "" : "s") + " done";
+    }
+    var parts = [(p.continued ? done(fresh, "new model") + " (" + p.models_done + " in all)"
+                  : done(p.models_done, "model")) +
                  (ensembles ? " + " + ensembles + " stacked ensemble" + (ensembles > 1 ? "s" : "") : "")];
     if (s.started_at) {
       var end = s.finished_at ? new Date(s.finished_at) : new Date();
