@@ -64,9 +64,8 @@ def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, tas
     if not keep and release is not None:
         release()  # the fold model is not kept: free its memory now, keep only what the refit needs
     if alone:  # what training freed (converted copies, the booster's text form) goes back now
-        # Not while another fold trains in the next thread: since trimming ran beside a fit, LightGBM
-        # crashed twice in about fifty benchmark runs (a segmentation fault and a stack fault inside
-        # lib_lightgbm), where hundreds of runs before had never crashed.
+        # Not while another fold trains in the next thread: the trim locks each allocator arena while it
+        # walks it, holding up that fold's allocations; cross_validate trims once all folds are done.
         release_freed_memory()
     return est, pred
 
