@@ -445,7 +445,8 @@ _LGBM_TREES = weakref.WeakKeyDictionary()  # booster -> its trees: an ensemble r
 
 def _lgbm_trees(est: LGBMEstimator) -> tuple[Trees, int, list[str]]:
     """The booster's trees, outputs per round and objective (LightGBM's JSON dump takes about a second)."""
-    if est not in _LGBM_TREES:
+    cached = _LGBM_TREES.get(est.booster_)
+    if cached is None or cached[0] != est.best_iteration_:
         dump = est.booster_.dump_model(num_iteration=est.best_iteration_)
         per_round = dump.get("num_tree_per_iteration", 1)
         trees = Trees()
@@ -456,8 +457,9 @@ def _lgbm_trees(est: LGBMEstimator) -> tuple[Trees, int, list[str]]:
                 trees.stump(target, root["leaf_value"])
             else:
                 trees.roots.append(_lgbm_tree(trees, root, target)[0])
-        _LGBM_TREES[est] = trees, per_round, str(dump.get("objective", "regression")).split()
-    return _LGBM_TREES[est]
+        cached = est.best_iteration_, trees, per_round, str(dump.get("objective", "regression")).split()
+        _LGBM_TREES[est.booster_] = cached
+    return cached[1:]
 
 
 def _lgbm(g: Graph, est: LGBMEstimator, x: str, task: str) -> str:
