@@ -67,6 +67,22 @@ def test_boosting_sets_aside_no_more_leaves_than_its_rows_allow_and_grows_the_sa
     assert np.array_equal(model.booster_.predict(X), uncapped.predict(X))
 
 
+def test_boosting_on_a_small_table_lowers_the_rows_per_leaf_so_its_trees_can_split():
+    from automl_engine.families.gbm import LGBMEstimator, rows_per_leaf_that_fit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(96, 4))  # a fold of iris: 96 rows, three classes
+    y = np.digitize(X[:, 0] + 0.3 * rng.normal(size=96), [-0.5, 0.5])
+    config = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 80}
+    assert rows_per_leaf_that_fit(config, 96) == 12 and rows_per_leaf_that_fit(config, 5000) == 80
+    assert rows_per_leaf_that_fit({}, 96) == 12 and rows_per_leaf_that_fit({"min_data_in_leaf": 5}, 96) == 5
+    model = LGBMEstimator(task="multiclass", params=dict(config), n_estimators=50, n_jobs=1, n_classes=3).fit(X, y)
+    assert model.booster_.params["min_child_samples"] == 12
+    proba = model.predict_proba(X)
+    assert np.ptp(proba[:, 0]) > 0.3  # rows told apart, not the class shares for every row
+    assert (np.argmax(proba, axis=1) == y).mean() > 0.8
+
+
 def test_catboost_keeps_the_model_read_back_from_its_saved_form_which_predicts_the_same(monkeypatch):
     from catboost import CatBoostClassifier
 
