@@ -62,7 +62,7 @@ def test_boosting_sets_aside_no_more_leaves_than_its_rows_allow_and_grows_the_sa
     model = LGBMEstimator(task="binary", params=dict(config), n_estimators=60, n_jobs=1).fit(X, y)
     uncapped = lightgbm.train({"objective": "binary", "verbosity": -1, "num_threads": 1, "seed": 0,
                                "deterministic": True, "force_row_wise": True, **config},
-                              lightgbm.Dataset(X, y), num_boost_round=60)
+                              lightgbm.Dataset(X, y), num_boost_round=model.booster_.current_iteration())
     assert model.booster_.params["num_leaves"] == 15
     assert np.array_equal(model.booster_.predict(X), uncapped.predict(X))
 
@@ -81,6 +81,26 @@ def test_boosting_on_a_small_table_lowers_the_rows_per_leaf_so_its_trees_can_spl
     proba = model.predict_proba(X)
     assert np.ptp(proba[:, 0]) > 0.3  # rows told apart, not the class shares for every row
     assert (np.argmax(proba, axis=1) == y).mean() > 0.8
+
+
+def test_boosting_on_too_few_rows_to_hold_out_counts_its_rounds_by_an_inner_cross_validation():
+    import lightgbm
+    from sklearn.metrics import log_loss
+
+    from automl_engine.families.gbm import LGBMEstimator
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(596, 4))
+    y = np.digitize(X[:, 0] + 0.5 * X[:, 1] + 0.5 * rng.normal(size=596), [-0.6, 0.6])
+    params = {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 10}
+    model = LGBMEstimator(task="multiclass", params=dict(params), n_estimators=1500, n_jobs=1, n_classes=3)
+    model.fit(X[:96], y[:96])  # fewer than 100 rows: none can be held out to stop training
+    assert 10 <= model.booster_.current_iteration() < 1500
+    every_round = lightgbm.train({"objective": "multiclass", "num_class": 3, "verbosity": -1, "num_threads": 1,
+                                  **params}, lightgbm.Dataset(X[:96], y[:96]), num_boost_round=1500)
+    counted, uncounted = (log_loss(y[96:], p, labels=[0, 1, 2])
+                          for p in (model.predict_proba(X[96:]), every_round.predict(X[96:])))
+    assert counted < 0.8 * uncounted  # 1,500 rounds on 96 rows: confident and often wrong
 
 
 def test_catboost_keeps_the_model_read_back_from_its_saved_form_which_predicts_the_same(monkeypatch):

@@ -124,6 +124,7 @@ def booster_predict(estimator, X, **kwargs):
         return estimator.booster_.predict(X, num_iteration=estimator.best_iteration_, num_threads=threads, **kwargs)
 
 
+INNER_FOLDS = 5  # folds of the inner cross-validation that counts the rounds on a table under 100 rows
 MIN_ROUNDS = 10  # rounds grown even past the deadline: fewer would give a model worse than a constant
 
 
@@ -195,17 +196,38 @@ class LGBMEstimator(BaseEstimator):
             valid = [lightgbm.Dataset(X_stop, y_stop, reference=train, categorical_feature=cats)]
             callbacks.append(lightgbm.early_stopping(self.early_stopping_rounds, verbose=False))
         else:
-            train, valid = lightgbm.Dataset(X, y, categorical_feature=cats), []
+            train, valid = lightgbm.Dataset(X, y, categorical_feature=cats, free_raw_data=False), []
         rows = len(train.get_label())
         params.pop("min_data_in_leaf", None)
         params["min_child_samples"] = rows_per_leaf_that_fit(config, rows)
         params["num_leaves"] = leaves_that_fit(params, rows)
+        rounds = self.n_estimators if valid else self._rounds_by_cv(params, train, y)
         with LIGHTGBM_THREADS.use(params["num_threads"]):
-            self.booster_ = lightgbm.train(params, train, num_boost_round=self.n_estimators,
+            self.booster_ = lightgbm.train(params, train, num_boost_round=rounds,
                                            valid_sets=valid, callbacks=callbacks)
         self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _rounds_by_cv(self, params: dict, train, y) -> int:
+        """The number of rounds for a table too small to hold rows out (under 100): an inner
+        cross-validation stops adding trees where its folds' mean loss stops improving.
+
+        Without it such a table grew every one of ``n_estimators`` rounds: on iris's training folds
+        (96 rows) 1,500 rounds made the default boosting model's out-of-fold log loss 0.40 instead of
+        about 0.15.
+        """
+        import lightgbm
+
+        classification = self.task != "regression"
+        folds = max(2, min(INNER_FOLDS, len(y) // 2))
+        smallest = int(np.unique(y, return_counts=True)[1].min()) if classification else len(y)
+        with LIGHTGBM_THREADS.use(params["num_threads"]):
+            result = lightgbm.cv(params, train, num_boost_round=self.n_estimators, nfold=folds,
+                                 stratified=classification and smallest >= folds, shuffle=True, seed=self.random_state,
+                                 callbacks=[lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
+                                            _Deadline(self.deadline)])
+        return max(1, len(next(iter(result.values()))))
 
     def _raw(self, X):
         return booster_predict(self, np.asarray(X, dtype=float))
