@@ -103,25 +103,6 @@ def test_boosting_on_too_few_rows_to_hold_out_counts_its_rounds_by_an_inner_cros
     assert counted < 0.8 * uncounted  # 1,500 rounds on 96 rows: confident and often wrong
 
 
-def test_catboost_on_too_few_rows_to_hold_out_counts_its_rounds_by_an_inner_cross_validation():
-    from sklearn.metrics import log_loss
-
-    from automl_engine.families.catboost_family import ROUNDS, CatBoostEstimator
-
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(596, 4))
-    y = np.digitize(X[:, 0] + 0.5 * X[:, 1] + 0.5 * rng.normal(size=596), [-0.6, 0.6])
-    params = {"learning_rate": 0.06, "depth": 6}
-    counted = CatBoostEstimator(task="multiclass", params=dict(params), n_jobs=1, n_classes=3).fit(X[:96], y[:96])
-    assert 10 <= counted.model_.tree_count_ < ROUNDS
-    every_round = CatBoostEstimator(task="multiclass", params=dict(params), n_jobs=1, n_classes=3)
-    every_round._rounds_by_cv = lambda model, X, y: ROUNDS  # the rule before: every round grown
-    every_round.fit(X[:96], y[:96])
-    assert every_round.model_.tree_count_ == ROUNDS
-    losses = [log_loss(y[96:], m.predict_proba(X[96:]), labels=[0, 1, 2]) for m in (counted, every_round)]
-    assert losses[0] < 0.9 * losses[1]
-
-
 def test_catboost_keeps_the_model_read_back_from_its_saved_form_which_predicts_the_same(monkeypatch):
     from catboost import CatBoostClassifier
 
