@@ -51,6 +51,11 @@ COUNT_OBJECTIVES = ("poisson", "tweedie")
 MIN_DATA_IN_LEAF = 20  # LightGBM's default for min_child_samples
 
 
+def _rows_per_leaf(params: dict) -> int:
+    """The configuration's ``min_child_samples`` (or LightGBM's other name for it, or its default)."""
+    return int(params.get("min_child_samples", params.get("min_data_in_leaf", MIN_DATA_IN_LEAF)))
+
+
 MIN_TREE_LEAVES = 8  # a configuration must let a tree grow this many leaves (three levels) on its rows
 
 
@@ -61,8 +66,7 @@ def rows_per_leaf_that_fit(params: dict, n_rows: int) -> int:
     folds (96 rows, 3 classes) a third of the searched boosting models could not split at all and
     predicted the class shares, and the default of 20 allowed trees of four leaves at most.
     """
-    per_leaf = int(params.get("min_child_samples", params.get("min_data_in_leaf", MIN_DATA_IN_LEAF)))
-    return max(1, min(per_leaf, n_rows // MIN_TREE_LEAVES))
+    return max(1, min(_rows_per_leaf(params), n_rows // MIN_TREE_LEAVES))
 
 
 def leaves_that_fit(params: dict, n_rows: int) -> int:
@@ -72,8 +76,7 @@ def leaves_that_fit(params: dict, n_rows: int) -> int:
     every tree while it trains: 255 leaves on a table that allows 15 took 86 MB more for one fit.
     """
     leaves = int(params.get("num_leaves", 31))
-    per_leaf = int(params.get("min_child_samples", params.get("min_data_in_leaf", MIN_DATA_IN_LEAF)))
-    return max(2, min(leaves, n_rows // max(per_leaf, 1)))
+    return max(2, min(leaves, n_rows // max(_rows_per_leaf(params), 1)))
 
 
 class _ThreadCountGate:
