@@ -103,6 +103,39 @@ def test_boosting_on_too_few_rows_to_hold_out_counts_its_rounds_by_an_inner_cros
     assert counted < 0.8 * uncounted  # 1,500 rounds on 96 rows: confident and often wrong
 
 
+def test_catboost_on_too_few_rows_to_hold_out_counts_its_rounds_by_an_inner_cross_validation():
+    from sklearn.metrics import log_loss
+
+    from automl_engine.families.catboost_family import ROUNDS, CatBoostEstimator
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(690, 4))
+    y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=690) > 0).astype(int)  # noisy: many rounds overfit
+    params = {"learning_rate": 0.06, "depth": 6}
+    model = CatBoostEstimator(task="binary", params=params, n_jobs=1, n_classes=2).fit(X[:90], y[:90])
+    assert 10 <= model.model_.tree_count_ < ROUNDS
+    every_round = CatBoostEstimator(task="binary", params=params, n_jobs=1, n_classes=2)
+    every_round._rounds_by_cv = lambda make, X_, y_: ROUNDS  # the model as it was before the rounds were counted
+    every_round.fit(X[:90], y[:90])
+    assert every_round.model_.tree_count_ == ROUNDS
+    counted, uncounted = (log_loss(y[90:], m.predict_proba(X[90:])[:, 1]) for m in (model, every_round))
+    assert counted < 0.8 * uncounted
+
+
+def test_an_inner_cross_validation_past_its_share_of_the_time_leaves_the_fit_its_rounds():
+    from automl_engine.families.base import INNER_SHARE, inner_deadline, inner_folds
+
+    assert inner_deadline(None) is None
+    now = time.time()
+    assert now + INNER_SHARE * 10 - 0.5 < inner_deadline(now + 10) <= time.time() + INNER_SHARE * 10
+    assert inner_deadline(now - 5) <= time.time()  # past the deadline already: no time for the inner folds
+    y = np.array([0] * 40 + [1] * 40 + [2] * 3)  # the rarest class has fewer rows than folds
+    folds = inner_folds(y, "multiclass", seed=0)
+    assert len(folds) == 5 and sorted(np.concatenate([v for _, v in folds]).tolist()) == list(range(len(y)))
+    balanced = inner_folds(np.array([0, 1] * 45), "binary", seed=0)
+    assert all(np.bincount(np.array([0, 1] * 45)[v]).tolist() == [9, 9] for _, v in balanced)
+
+
 def test_catboost_keeps_the_model_read_back_from_its_saved_form_which_predicts_the_same(monkeypatch):
     from catboost import CatBoostClassifier
 
@@ -115,9 +148,10 @@ def test_catboost_keeps_the_model_read_back_from_its_saved_form_which_predicts_t
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)
     params = {"learning_rate": 0.1, "depth": 4}
     ours = CatBoostEstimator(task="multiclass", params=params, n_jobs=1, n_classes=3).fit(X, y)
+    rounds = ours.model_.tree_count_  # counted by an inner cross-validation: 90 rows are too few to hold some out
+    assert 10 <= rounds <= 80
     direct = CatBoostClassifier(loss_function="MultiClass", class_names=[0, 1, 2], thread_count=1, random_seed=0,
-                                verbose=False, allow_writing_files=False, iterations=80, **params).fit(X, y)
-    assert ours.model_.tree_count_ == 80
+                                verbose=False, allow_writing_files=False, iterations=rounds, **params).fit(X, y)
     assert np.array_equal(ours.predict_proba(X), direct.predict_proba(X))
     assert np.allclose(ours.feature_importances_, direct.get_feature_importance())
 

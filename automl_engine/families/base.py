@@ -1,6 +1,7 @@
 """The small contract every model family follows."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -23,6 +24,34 @@ def stopping_split(X, y, task: str, seed: int):
 
     stratify = y if task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
     return train_test_split(X, y, test_size=STOPPING_SHARE, random_state=seed, stratify=stratify)
+
+
+HOLDOUT_MIN_ROWS = 100  # fewer training rows than this and none are held out: an inner cross-validation counts the rounds
+INNER_FOLDS = 5  # folds of that inner cross-validation, at most
+INNER_SHARE = 0.7  # of the time left before a fit's deadline, the most its inner cross-validation may take
+
+
+def inner_folds(y, task: str, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows, validation rows) of the inner cross-validation that counts a boosting model's
+    rounds on a table too small to hold rows out. By class when every class present has a row in
+    every fold."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    y = np.asarray(y)
+    folds = max(2, min(INNER_FOLDS, len(y) // 2))
+    stratified = task != "regression" and int(np.unique(y, return_counts=True)[1].min()) >= folds
+    splitter = (StratifiedKFold if stratified else KFold)(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y if stratified else None))
+
+
+def inner_deadline(deadline: Optional[float]) -> Optional[float]:
+    """When an inner cross-validation must stop: INNER_SHARE of the time left, so the fit it counts
+    the rounds for still has time to grow them (cut at the fit's own deadline, it would keep only
+    its first few)."""
+    if deadline is None:
+        return None
+    now = time.time()
+    return now + INNER_SHARE * max(0.0, deadline - now)
 
 
 @dataclass(frozen=True)
