@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from .datasets import constant_predictions, get_spec, load, read_scale, score
+from .datasets import constant_predictions, get_spec, load, read_scale, score, split_seed
 from .runners import FRAMEWORKS, MODULES
 
 
@@ -36,7 +36,9 @@ def main() -> None:
         "leader": str(outcome.leader), "fit_s": fit_s, "predict_s": outcome.predict_s,
         "run_s": ended - clock - outcome.predict_s,  # the run by its own clock: reading the table and training
         "first_model_s": outcome.first_model_at - clock if outcome.first_model_at else None,
-        "train_rows": len(train), "test_rows": len(test)}), flush=True)  # before any trouble at exit
+        "train_rows": len(train), "test_rows": len(test),
+        "split_seed": None if spec.test_file else split_seed(),  # a table with its own test file is not split
+    }), flush=True)  # before any trouble at exit
 
 
 if __name__ == "__main__":

