@@ -187,12 +187,16 @@ def test_a_redelivered_task_does_not_touch_a_finished_experiment(owner, workers,
     assert ExperimentEvent.objects.filter(experiment_id=experiment_id).count() == events
 
 
-def test_an_experiment_made_while_the_broker_was_away_is_sent_and_run_by_a_worker(owner, workers, monkeypatch):
+def test_an_experiment_made_while_the_broker_was_away_is_sent_and_run_by_a_worker(owner, workers, monkeypatch,
+                                                                                   worker_process):
     from kombu.exceptions import OperationalError as BrokerError
 
     def broker_down(*args, **kwargs):
         raise BrokerError("Error 111 connecting to the broker. Connection refused.")
 
+    # The session's worker shares the database and makes its own recovery passes (every minute): now
+    # and then one of them comes first and sends the experiment to its queue. Either is the recovery.
+    sent_before = worker_process.log().count("experiments sent")
     api = api_for(owner)
     with monkeypatch.context() as patch:
         patch.setattr("worker.celery_app.app.send_task", broker_down)
@@ -201,7 +205,7 @@ def test_an_experiment_made_while_the_broker_was_away_is_sent_and_run_by_a_worke
     worker = workers("rescuer")  # its recovery pass sends it, then it runs it
     wait_for(lambda: row(experiment_id).status in FINISHED, timeout=120, message="the run")
     assert row(experiment_id).status == "succeeded" and row(experiment_id).enqueued_at is not None
-    assert "experiments sent" in worker.log()
+    assert "experiments sent" in worker.log() or worker_process.log().count("experiments sent") > sent_before
     assert_no_duplicates(experiment_id)
 
 
