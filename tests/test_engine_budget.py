@@ -132,6 +132,7 @@ def test_an_inner_cross_validation_past_its_share_of_the_time_leaves_the_fit_its
     y = np.array([0] * 40 + [1] * 40 + [2] * 3)  # the rarest class has fewer rows than folds
     folds = inner_folds(y, "multiclass", seed=0)
     assert len(folds) == 5 and sorted(np.concatenate([v for _, v in folds]).tolist()) == list(range(len(y)))
+    assert len(inner_folds(y, "multiclass", seed=0, folds=3)) == 3 and len(inner_folds(y[:6], "regression", 0)) == 3
     balanced = inner_folds(np.array([0, 1] * 45), "binary", seed=0)
     assert all(np.bincount(np.array([0, 1] * 45)[v]).tolist() == [9, 9] for _, v in balanced)
 

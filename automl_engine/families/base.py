@@ -31,14 +31,14 @@ INNER_FOLDS = 5  # folds of that inner cross-validation, at most
 INNER_SHARE = 0.7  # of the time left before a fit's deadline, the most its inner cross-validation may take
 
 
-def inner_folds(y, task: str, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def inner_folds(y, task: str, seed: int, folds: int = INNER_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
     """(training rows, validation rows) of the inner cross-validation that counts a boosting model's
-    rounds on a table too small to hold rows out. By class when every class present has a row in
-    every fold."""
+    rounds on a table too small to hold rows out: ``folds`` of them at most. By class when every
+    class present has a row in every fold."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     y = np.asarray(y)
-    folds = max(2, min(INNER_FOLDS, len(y) // 2))
+    folds = max(2, min(folds, len(y) // 2))
     stratified = task != "regression" and int(np.unique(y, return_counts=True)[1].min()) >= folds
     splitter = (StratifiedKFold if stratified else KFold)(n_splits=folds, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(y)), y if stratified else None))
