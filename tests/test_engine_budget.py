@@ -103,9 +103,11 @@ def test_boosting_on_too_few_rows_to_hold_out_counts_its_rounds_by_an_inner_cros
     assert counted < 0.8 * uncounted  # 1,500 rounds on 96 rows: confident and often wrong
 
 
-def test_catboost_on_too_few_rows_to_hold_out_counts_its_rounds_by_an_inner_cross_validation():
+def test_catboost_on_too_few_rows_to_hold_out_counts_its_rounds_for_classes_by_an_inner_cross_validation(
+        monkeypatch):
     from sklearn.metrics import log_loss
 
+    from automl_engine.families import catboost_family
     from automl_engine.families.catboost_family import ROUNDS, CatBoostEstimator
 
     rng = np.random.default_rng(3)
@@ -120,6 +122,9 @@ def test_catboost_on_too_few_rows_to_hold_out_counts_its_rounds_by_an_inner_cros
     assert every_round.model_.tree_count_ == ROUNDS
     counted, uncounted = (log_loss(y[90:], m.predict_proba(X[90:])[:, 1]) for m in (model, every_round))
     assert counted < 0.8 * uncounted
+    monkeypatch.setattr(catboost_family, "ROUNDS", 40)  # a number: every round, its error levels off
+    numbers = CatBoostEstimator(task="regression", params=params, n_jobs=1).fit(X[:90], X[:90, 0] + X[:90, 1])
+    assert numbers.model_.tree_count_ == 40
 
 
 def test_an_inner_cross_validation_past_its_share_of_the_time_leaves_the_fit_its_rounds():

@@ -99,6 +99,8 @@ class CatBoostEstimator(BaseEstimator):
         if valid is not None:
             fit.update(eval_set=valid, early_stopping_rounds=STOP_AFTER, use_best_model=True)
             model = make(iterations=ROUNDS)
+        elif self.task == "regression":
+            model = make(iterations=ROUNDS)
         else:
             model = make(iterations=self._rounds_by_cv(make, X, y))
         self.model_ = _settled(model.fit(X_fit, y_fit, **fit))
@@ -108,11 +110,17 @@ class CatBoostEstimator(BaseEstimator):
         return self
 
     def _rounds_by_cv(self, make, X, y) -> int:
-        """The number of rounds for a table too small to hold rows out (under 100): the mean of
-        the best rounds of an inner cross-validation (INNER_FOLDS folds), each fold stopped where
-        its validation rows stop improving, all within their share of the time left (see
-        ``inner_deadline``). Without it such a table grew every one of ROUNDS rounds: on a 90-row
-        sample of titanic the models' log loss was 0.92 to 0.95.
+        """The number of rounds for classes on a table too small to hold rows out (under 100):
+        the mean of the best rounds of an inner cross-validation (INNER_FOLDS folds), each fold
+        stopped where its validation rows stop improving, all within their share of the time left
+        (see ``inner_deadline``).
+
+        Grown for every one of ROUNDS rounds, the probabilities grow over-confident and the log
+        loss has no bound: on 110-row samples of titanic and credit_data the CatBoost models' out-of-
+        fold log loss was 0.75-0.79 and 0.52-0.65, counted 0.53-0.55 and 0.43-0.53. A number needs no
+        count: the squared error of CatBoost's regularised trees levels off, and on 110-row samples of
+        Boston and wine_quality the counted rounds gave the same or a slightly higher error (4.62
+        against 4.52).
         """
         limit = inner_deadline(self.deadline)
         best = []
