@@ -35,8 +35,8 @@ DEFAULT_RUNTIME_SECS = 120
 MIN_ROWS = 10
 # The default models, in the order they are tried: boosting first (quick and good on most tables,
 # and it yields the first leaderboard row), then one of each family, then more boosting defaults.
-DEFAULT_MODELS = (("GBM", 0), ("GLM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("CatBoost", 0), ("XRT", 0),
-                  ("GBM", 2), ("GBM", 3), ("CatBoost", 1), ("GBM", 5))
+DEFAULT_MODELS = (("GBM", 0), ("GLM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("GBM", 6), ("CatBoost", 0),
+                  ("XRT", 0), ("GBM", 2), ("GBM", 3), ("CatBoost", 1), ("GBM", 5))
 COUNT_LOSS_AFTER = ("GBM", 2)  # regression tries the count loss (boosting default 4) right after this one
 # The random search after the default models: LightGBM has three turns in seven.
 SEARCH_ORDER = ("GBM", "XRT", "CatBoost", "GBM", "DeepLearning", "GBM", "DRF")

@@ -69,8 +69,8 @@ def test_a_slow_default_waits_behind_the_quicker_ones_on_a_large_table():
     assert aml._too_long("DRF") and not aml._too_long("GBM")
     aml.task_, aml.include_algos = "regression", ["GBM", "DRF"]
     plan = aml._plan()
-    first = [next(plan)[0] for _ in range(7)]
-    assert first == ["GBM_1", "GBM_2", "GBM_3", "GBM_4", "GBM_5", "GBM_6", "DRF_1"]  # it waited, and still fits
+    first = [next(plan)[0] for _ in range(8)]
+    assert first == ["GBM_1", "GBM_2", "GBM_3", "GBM_4", "GBM_5", "GBM_6", "GBM_7", "DRF_1"]  # it waited, still fits
 
 
 def test_the_first_model_trains_on_a_sample_when_its_window_is_too_short_for_all_rows():
@@ -147,12 +147,12 @@ def test_boosting_defaults_take_the_count_loss_when_it_beat_squared_error():
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"a": rng.uniform(0, 2, 1500), "b": rng.normal(size=1500)})
     frame["y"] = rng.poisson(np.exp(3 * frame["a"] + 0.5 * frame["b"]))  # counts from a few to a few hundred
-    aml = AutoML(max_models=5, nfolds=3, seed=1, include_algos=["GBM"]).fit(frame, "y")
-    # the defaults in order: squared error (three), Poisson, then one more without a loss of its own
-    losses = [aml.models[f"GBM_{i}"].params.get("objective") for i in range(1, 6)]
-    assert losses[:4] == [None, None, None, "poisson"]
-    assert aml.models["GBM_4"].metrics["rmse"] < min(aml.models[f"GBM_{i}"].metrics["rmse"] for i in (1, 2, 3))
-    assert losses[4] == "poisson"  # it builds on the loss that won
+    aml = AutoML(max_models=6, nfolds=3, seed=1, include_algos=["GBM"]).fit(frame, "y")
+    # the defaults in order: squared error (four), Poisson, then one more without a loss of its own
+    losses = [aml.models[f"GBM_{i}"].params.get("objective") for i in range(1, 7)]
+    assert losses[:5] == [None, None, None, None, "poisson"]
+    assert aml.models["GBM_5"].metrics["rmse"] < min(aml.models[f"GBM_{i}"].metrics["rmse"] for i in (1, 2, 3, 4))
+    assert losses[5] == "poisson"  # it builds on the loss that won
     assert aml._adapted("GBM", {"objective": "regression"})["objective"] == "regression"
     assert "objective" not in aml._adapted("DRF", {})
 

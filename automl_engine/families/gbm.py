@@ -24,13 +24,19 @@ DEFAULTS = (
      "bagging_fraction": 0.9, "bagging_freq": 1, "objective": "poisson"},
     {"learning_rate": 0.05, "num_leaves": 63, "min_child_samples": 10, "feature_fraction": 0.6,
      "extra_trees": True, "lambda_l2": 1.0},  # random split points: cheap diversity on small tables
+    # Trees of four leaves: a sum of small effects with few interactions, for a weak or mostly additive
+    # signal. In 5-fold cross-validation on the training rows it beat 15 and 31 leaves on taxi (1 - AUC
+    # 0.354 against 0.362 and 0.372), attrition (0.169 against 0.189), stackoverflow, HealthInsurance,
+    # Boston and Carseats, and lost on mlc_churn, cells, gapminder and wine_quality.
+    {"learning_rate": 0.05, "num_leaves": 4, "min_child_samples": 20, "feature_fraction": 0.9,
+     "bagging_fraction": 0.9, "bagging_freq": 1},
 )
 
 
 def sample_config(rng: np.random.Generator) -> dict:
     return {
         "learning_rate": float(np.exp(rng.uniform(np.log(0.01), np.log(0.15)))),
-        "num_leaves": int(rng.choice([7, 15, 31, 63, 127, 255])),
+        "num_leaves": int(rng.choice([3, 4, 7, 15, 31, 63, 127, 255])),
         "min_child_samples": int(rng.choice([2, 3, 5, 10, 20, 40, 80])),
         "feature_fraction": float(rng.uniform(0.4, 1.0)),
         "bagging_fraction": float(rng.uniform(0.5, 1.0)),
