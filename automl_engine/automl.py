@@ -343,7 +343,7 @@ class AutoML:
                 if all(self._too_slow(k) for k in searchable):
                     return
                 continue
-            model_id, config = f"{key}_{next(counters[key])}", FAMILIES[key].sample_config(rng)
+            model_id, config = f"{key}_{next(counters[key])}", self._adapted(key, FAMILIES[key].sample_config(rng))
             if model_id in self._tried:  # drawn and trained by an earlier run: the next draw is new
                 continue
             planned += 1
@@ -361,12 +361,15 @@ class AutoML:
         return self._layer_secs(key, self.validation_)
 
     def _adapted(self, key: str, config: dict) -> dict:
-        """A boosting default without a loss of its own takes the loss of the best boosting model so far.
+        """The config for this run's task: for classes, without the settings only numbers use. For
+        numbers, a boosting default without a loss of its own takes the loss of the best boosting
+        model so far.
 
         On prices and counts the log-link losses often beat squared error by a wide margin; the
         defaults that follow then build on that rather than on the weaker loss.
         """
-        config = dict(config)
+        unused = () if self.task_ == "regression" else FAMILIES[key].regression_keys
+        config = {k: v for k, v in config.items() if k not in unused}
         if key != "GBM" or self.task_ != "regression" or "objective" in config:
             return config
         done = [m for m in self.models.values() if m.algo == "GBM"]

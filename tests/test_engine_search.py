@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from automl_engine import AutoML
 from automl_engine.families import FAMILIES
@@ -71,6 +72,20 @@ def test_a_slow_default_waits_behind_the_quicker_ones_on_a_large_table():
     plan = aml._plan()
     first = [next(plan)[0] for _ in range(8)]
     assert first == ["GBM_1", "GBM_2", "GBM_3", "GBM_4", "GBM_5", "GBM_6", "GBM_7", "DRF_1"]  # it waited, still fits
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_a_model_of_classes_is_given_no_setting_that_only_numbers_use(task):
+    aml = _planned(n_classes=0 if task == "regression" else 3)
+    aml.task_, aml.seed, aml.models, aml.max_models, aml._tried = task, 0, {}, 60, set()
+    aml.include_algos = ["GBM", "DeepLearning"]
+    configs = [config for _, _, config in aml._plan()]
+    assert len(configs) == 60
+    numbers_only = [c for c in configs if "objective" in c or "log_target" in c]
+    if task == "regression":
+        assert len(numbers_only) > 20  # the count losses and the log scale are searched
+    else:
+        assert numbers_only == []  # they would do nothing, yet show on the leaderboard
 
 
 def test_the_first_model_trains_on_a_sample_when_its_window_is_too_short_for_all_rows():

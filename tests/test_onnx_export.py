@@ -71,7 +71,7 @@ def onnx_predict(model, frame: pd.DataFrame) -> dict:
 def trained(request):
     task = request.param
     train = mixed_table(1500, task, seed=1)
-    aml = AutoML(max_models=7, nfolds=3, seed=3)  # the first seven defaults hold every family
+    aml = AutoML(max_models=8, nfolds=3, seed=3)  # the first eight defaults hold every family
     aml.fit(train, "y")
     test = mixed_table(400, task, seed=2).drop(columns="y")
     return task, aml, test

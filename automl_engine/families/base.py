@@ -101,6 +101,9 @@ class Family:
     bag_folds: bool = False
     # Given the fitted fold estimators and the config, the config for the refit on all rows.
     refit_config: Optional[Callable[[list, dict], dict]] = None
+    # Settings only a model of numbers uses (a loss for counts, a log scale): left out of a config for classes,
+    # so a model's settings, as the leaderboard shows them, are the ones it was trained with.
+    regression_keys: tuple[str, ...] = ()
     paced: bool = False  # a model short of time can learn faster (a higher learning rate) instead of being cut
     exact_shap: bool = False  # SHAP values come from the model itself, not from a surrogate
 

@@ -152,4 +152,5 @@ def make_model(ctx: BuildContext, config: dict):
 
 FAMILY = Family(key="DeepLearning", label="Neural network", style="linear", make_model=make_model,
                 cost=Cost(secs_per_cell=3.0e-6, fixed_secs=0.8, bytes_per_cell=16), bag_folds=True,
-                default_configs=({"log_target": True},), sample_config=sample_config)
+                default_configs=({"log_target": True},), sample_config=sample_config,
+                regression_keys=("log_target",))

@@ -265,4 +265,5 @@ def make_model(ctx: BuildContext, config: dict):
 
 FAMILY = Family(key="GBM", label="Gradient boosting (LightGBM)", style="tree", make_model=make_model,
                 cost=Cost(secs_per_cell=2.0e-6, fixed_secs=0.15, bytes_per_cell=12, per_class=True),
-                default_configs=DEFAULTS, sample_config=sample_config, bag_folds=True, paced=True, exact_shap=True)
+                default_configs=DEFAULTS, sample_config=sample_config, bag_folds=True, paced=True, exact_shap=True,
+                regression_keys=("objective",))
