@@ -98,11 +98,8 @@ class CatBoostEstimator(BaseEstimator):
             X_fit, y_fit, valid = X, y, None
         if valid is not None:
             fit.update(eval_set=valid, early_stopping_rounds=STOP_AFTER, use_best_model=True)
-            model = make(iterations=ROUNDS)
-        elif self.task == "regression":
-            model = make(iterations=ROUNDS)
-        else:
-            model = make(iterations=self._rounds_by_cv(make, X, y))
+        counted = valid is None and self.task != "regression"  # classes on too few rows to hold any out
+        model = make(iterations=self._rounds_by_cv(make, X, y) if counted else ROUNDS)
         self.model_ = _settled(model.fit(X_fit, y_fit, **fit))
         self.n_features_in_ = X.shape[1]
         if self.task != "regression":
