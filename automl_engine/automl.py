@@ -26,7 +26,7 @@ from .model_file import save_model
 from .planning import (FIRST_MODEL_SHARE, MIN_SAMPLE_ROWS, MODEL_SHARE, START_FACTOR, YARDSTICK, Budget, CostModel,
                        TableShape, Validation, budget_words, choose_validation, config_factor, forecast, make_splits,
                        schedule)
-from .schema import check_task, feature_spec, infer_task
+from .schema import check_column_choice, check_task, feature_spec, infer_task
 from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class AutoML:
     def __init__(self, max_models: Optional[int] = None, max_runtime_secs: Optional[float] = None,
                  nfolds: int = 5, seed: int = 1, sort_metric: Optional[str] = None,
                  include_algos=None, exclude_algos=None, task: str = "auto", callback=None,
-                 n_jobs: int = 2, ignore_columns=(), started_at: Optional[float] = None,
+                 n_jobs: int = 2, ignore_columns=(), keep_columns=(), started_at: Optional[float] = None,
                  validation: Optional[dict] = None):
         if max_models is None and max_runtime_secs is None:
             max_runtime_secs = DEFAULT_RUNTIME_SECS
@@ -72,7 +72,8 @@ class AutoML:
         self.task = task
         self.callback = callback
         self.n_jobs = n_jobs
-        self.ignore_columns = tuple(ignore_columns or ())
+        self.ignore_columns = tuple(ignore_columns or ())  # columns not to learn from
+        self.keep_columns = tuple(keep_columns or ())  # columns to learn from although they look like IDs
         self.started_at = started_at  # when the run's clock started (reading the file included); default: fit()
         # A continued run scores its new models as the first run did (Validation.to_dict); default: chosen
         # from the budget and the table.
@@ -246,7 +247,8 @@ class AutoML:
             self.task_, self.task_reason_ = self.task, f"You chose {self.task}."
         self.sort_metric_ = resolve_sort_metric(self.task_, self.sort_metric)
         self.target_ = target
-        self.spec_ = feature_spec(frame, target, self.ignore_columns)
+        check_column_choice(frame.columns, target, self.ignore_columns, self.keep_columns)
+        self.spec_ = feature_spec(frame, target, self.ignore_columns, self.keep_columns)
         # the feature columns without a copy of them (frame[columns] would copy a large table, for a second)
         self._X = pd.DataFrame({c: frame[c] for c in self.spec_.columns}, copy=False)
         self._y, self.classes_ = self._encode_target(frame[target])

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sort-metric")
     train.add_argument("--include-algos")
     train.add_argument("--exclude-algos")
+    train.add_argument("--ignore-columns", help="columns not to learn from, comma-separated")
+    train.add_argument("--keep-columns", help="columns to learn from although they look like IDs, comma-separated")
     train.add_argument("--out", help="write the leader's model file here")
     train.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     predict = sub.add_parser("predict", help="score a CSV file with a model file")
@@ -69,7 +71,8 @@ def train(args) -> int:
     test = read_csv(args.test) if args.test else None
     aml = AutoML(max_models=args.max_models, max_runtime_secs=args.max_runtime_secs, nfolds=args.nfolds,
                  seed=args.seed, sort_metric=args.sort_metric, include_algos=_csv_list(args.include_algos),
-                 exclude_algos=_csv_list(args.exclude_algos), task=args.task, started_at=started)
+                 exclude_algos=_csv_list(args.exclude_algos), task=args.task, started_at=started,
+                 ignore_columns=_csv_list(args.ignore_columns), keep_columns=_csv_list(args.keep_columns))
     aml.fit(frame, args.target, test_frame=test)
     if args.out:
         save_model(aml.leader, args.out)

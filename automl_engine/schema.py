@@ -168,13 +168,42 @@ def _numeric_kind(series: pd.Series, n_rows: int) -> ColumnInfo | None:
     return ColumnInfo(str(series.name), NUMERIC, int(missing), -1)
 
 
-def feature_spec(frame: pd.DataFrame, target: str, ignore: tuple = ()) -> FeatureSpec:
+def check_column_choice(columns, target: str, ignore=(), keep=()) -> None:
+    """The columns a person asked to leave out (``ignore``) or to use although they look like identifiers
+    (``keep``) must be columns of the table other than the target, and not both."""
+    names = {str(c) for c in columns}
+    for label, chosen in (("leave out", ignore), ("keep", keep)):
+        unknown = [str(c) for c in chosen if str(c) not in names]
+        if unknown:
+            raise DataError(f"Asked to {label} {', '.join(repr(c[:100]) for c in unknown[:10])}, which "
+                            f"{'is not a column' if len(unknown) == 1 else 'are not columns'} of the data. "
+                            f"Columns: {', '.join(list(map(str, columns))[:30])}.")
+        if target in chosen:
+            raise DataError(f"'{target}' is the column to predict; it cannot also be a column to {label}.")
+    both = [str(c) for c in ignore if c in set(keep)]
+    if both:
+        raise DataError(f"{', '.join(repr(c) for c in both[:10])} cannot be both left out and kept. Choose one.")
+
+
+def _kept(info: ColumnInfo, series: pd.Series) -> ColumnInfo:
+    """An identifier a person asked to use: its numbers as numbers, other values as categories."""
+    info.kind = NUMERIC if pd.api.types.is_numeric_dtype(series) else CATEGORICAL
+    info.reason = ""
+    return info
+
+
+def feature_spec(frame: pd.DataFrame, target: str, ignore: tuple = (), keep: tuple = ()) -> FeatureSpec:
+    """The columns the models learn from, by kind, and the ones set aside with the reason. ``ignore``: columns
+    a person chose to leave out; ``keep``: columns to use although they look like identifiers (a row number
+    that follows the order of something, a code that is unique per row)."""
     spec = FeatureSpec()
     infos = (_numeric_kind(frame[c], len(frame)) or infer_column(frame[c], len(frame))
              for c in frame.columns if c != target)  # no copy of the table
     for info in infos:
+        if info.kind == ID and info.name in keep:
+            info = _kept(info, frame[info.name])
         if info.name in ignore:
-            spec.dropped[info.name] = "you chose to ignore it"
+            spec.dropped[info.name] = "you chose to leave it out"
         elif info.kind in USED_KINDS:
             getattr(spec, info.kind).append(info.name)
         else:

@@ -361,7 +361,22 @@ def test_binary_titanic_stopped_early_keeps_its_models_and_explains_them(page, l
     # Ranking measures that do not fit a yes/no target are hidden.
     assert page.locator("#id_sort_metric optgroup[label=Regression]").get_attribute("disabled") is not None
     page.fill("#id_nfolds", "3")
+    # The columns to learn from: the ID unticked with its reason, the target greyed; leave the ticket out.
+    columns = page.locator("#column-choice")
+    assert not columns.locator("input[value=PassengerId]").is_checked()
+    assert "row number or ID" in columns.locator("[data-column=PassengerId]").inner_text()
+    assert columns.locator("input[value=Survived]").is_disabled()
+    assert columns.locator("[data-column=Survived] .target-mark").is_visible()
+    page.uncheck("#column-choice input[value=Ticket]")
+    page.wait_for_function("document.getElementById('target-warnings').textContent.includes('Left out by you: Ticket')")
+    page.check("#column-choice input[value=PassengerId]")  # ticked, the ID is no longer said to be unused
+    page.wait_for_function("!document.getElementById('target-warnings').textContent.includes('PassengerId (')")
+    page.uncheck("#column-choice input[value=PassengerId]")
+    columns.scroll_into_view_if_needed()
+    shot(page, "07e-new-experiment-columns")
     page.click("#experiment-form button[type=submit]")  # the quick preset: one minute
+    page.wait_for_function("document.getElementById('run-warnings').textContent.includes('Ticket')")
+    assert "Ticket (you chose to leave it out)" in page.locator("#run-warnings").inner_text()
 
     page.wait_for_function("document.querySelectorAll('#leaderboard tbody tr').length >= 2", timeout=RUN_TIMEOUT)
     kept = page.locator("#leaderboard tbody tr").count()

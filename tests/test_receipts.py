@@ -28,7 +28,7 @@ def test_the_receipt_says_what_the_run_used(owner_api, other_api):
     assert receipt["data"]["rows"] == 200 and receipt["data"]["rows_used"] == 200
     assert receipt["settings"] == {"target": "y", "task": "binary", "sort_metric": "auc", "max_models": 2,
                                    "max_runtime_secs": None, "nfolds": 3, "seed": 7, "include_algos": "all",
-                                   "exclude_algos": [], "test_split": 0}
+                                   "exclude_algos": [], "test_split": 0, "ignore_columns": [], "keep_columns": []}
     assert receipt["split"]["validation"] == "3-fold CV"
     assert {"python", "automl-engine", "scikit-learn", "lightgbm", "pandas", "numpy"} <= set(receipt["library_versions"])
     assert receipt["machine"]["cpus"] >= 1 and receipt["times"]["wall_secs"] >= 0

@@ -59,6 +59,31 @@
     warnings.hidden = !warnings.children.length;
   }
 
+  var lastCheck = null;
+
+  // The target check's notes, with the columns as the checkboxes now say: an identifier ticked is used,
+  // a column unticked is left out.
+  function showCheck() {
+    var body = lastCheck;
+    if (!body) return;
+    if (body.error) {
+      showWarnings([body.error]);
+      return;
+    }
+    var notes = (body.warnings || []).slice();
+    var columns = columnChoice();
+    var dropped = Object.keys(body.not_used || {}).filter(function (c) {
+      return columns.keep_columns.indexOf(c) < 0;
+    });
+    if (dropped.length) {
+      notes.push("Not used to predict: " + dropped.map(function (c) {
+        return c + " (" + body.not_used[c] + ")";
+      }).join("; ") + ".");
+    }
+    if (columns.ignore_columns.length) notes.push("Left out by you: " + columns.ignore_columns.join(", ") + ".");
+    showWarnings(notes);
+  }
+
   function check() {
     var mine = ++requestNo;
     checking.hidden = false;
@@ -69,18 +94,8 @@
       .then(function (body) {
         if (mine !== requestNo) return;
         checking.hidden = true;
-        if (body.error) {
-          showWarnings([body.error]);
-          return;
-        }
-        var notes = (body.warnings || []).slice();
-        var dropped = Object.keys(body.not_used || {});
-        if (dropped.length) {
-          notes.push("Not used to predict: " + dropped.map(function (c) {
-            return c + " (" + body.not_used[c] + ")";
-          }).join("; ") + ".");
-        }
-        showWarnings(notes);
+        lastCheck = body;
+        showCheck();
       })
       .catch(function () { if (mine === requestNo) checking.hidden = true; });
   }
@@ -113,7 +128,34 @@
     }
     var folds = number("id_nfolds");
     if (folds !== null) body.nfolds = folds;
+    var columns = columnChoice();
+    if (columns.ignore_columns.length) body.ignore_columns = columns.ignore_columns;
+    if (columns.keep_columns.length) body.keep_columns = columns.keep_columns;
     return body;
+  }
+
+  // The column checkboxes as the API's settings: usual columns unticked are left out, IDs ticked are kept.
+  function columnChoice() {
+    var out = {ignore_columns: [], keep_columns: []};
+    form.querySelectorAll("#column-choice label.column-choice").forEach(function (label) {
+      var box = label.querySelector("input");
+      if (box.disabled || label.dataset.column === target.value) return;
+      var setAside = label.classList.contains("set-aside");
+      if (!setAside && !box.checked) out.ignore_columns.push(label.dataset.column);
+      if (setAside && box.checked) out.keep_columns.push(label.dataset.column);
+    });
+    return out;
+  }
+
+  // The column to predict is not one to learn from: its box is shown greyed, with a word why.
+  function markTarget() {
+    form.querySelectorAll("#column-choice label.column-choice").forEach(function (label) {
+      var isTarget = label.dataset.column === target.value;
+      var box = label.querySelector("input");
+      label.classList.toggle("is-target", isTarget);
+      label.querySelector(".target-mark").hidden = !isTarget;
+      box.disabled = isTarget || label.hasAttribute("data-constant");
+    });
   }
 
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
@@ -151,6 +193,7 @@
   }
 
   function update() {
+    markTarget();
     showInference();
     filterMetrics();
     check();
@@ -165,6 +208,9 @@
   ["id_max_runtime_secs", "id_max_models", "id_nfolds"].forEach(function (id) {
     var input = document.getElementById(id);
     if (input) input.addEventListener("change", estimate);
+  });
+  form.querySelectorAll("#column-choice input").forEach(function (box) {
+    box.addEventListener("change", function () { showCheck(); estimate(); });
   });
   budget();
   update();

@@ -55,11 +55,17 @@ class ExperimentForm(forms.Form):
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=1, required=False, label="Random seed")
     test_split = forms.IntegerField(min_value=0, max_value=50, initial=0, required=False,
                                     label="Rows kept aside for a final test, %")
+    use_columns = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
+                                            label="Columns to learn from")
 
-    def __init__(self, *args, columns=(), target_tasks=None, **kwargs):
+    def __init__(self, *args, columns=(), target_tasks=None, column_kinds=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.target_tasks = target_tasks or {}
         self.fields["target"].choices = [(c, c) for c in columns]
+        # {name: (type, reason)} from the dataset's profile: identifiers and constant columns start unticked
+        self.column_kinds = column_kinds or {}
+        self.fields["use_columns"].choices = [(c, c) for c in columns]
+        self.fields["use_columns"].initial = [c for c in columns if not self._set_aside(c)]
         self.fields["max_runtime_secs"].max_value = settings.MAX_RUNTIME_SECS_LIMIT
         self.fields["sort_metric"].choices = _metric_choices()
         self.fields["budget"].widget.choices = BUDGET_CHOICES
@@ -84,10 +90,33 @@ class ExperimentForm(forms.Form):
                 data["options"] = ExperimentOptions.parse({
                     "max_models": data.get("max_models"), "max_runtime_secs": data.get("max_runtime_secs"),
                     "nfolds": data.get("nfolds"), "seed": data.get("seed"), "sort_metric": data.get("sort_metric"),
-                    "exclude_algos": data["exclude_algos"], "test_split": (data.get("test_split") or 0) / 100})
+                    "exclude_algos": data["exclude_algos"], "test_split": (data.get("test_split") or 0) / 100,
+                    **self._column_choice(data)})
             except OptionError as exc:
                 self.add_error(None, str(exc))
         return data
+
+    def _set_aside(self, column: str) -> bool:
+        """Whether the engine leaves this column out unless asked to use it (an ID or a constant)."""
+        return self.column_kinds.get(column, ("", ""))[0] in ("id", "constant")
+
+    def columns_to_show(self) -> list[dict]:
+        """The column checkboxes, each with the reason the ones set aside by default have."""
+        chosen = set(self["use_columns"].value() or [])
+        return [{"name": name, "checked": name in chosen, "set_aside": self._set_aside(name),
+                 "constant": self.column_kinds.get(name, ("", ""))[0] == "constant",
+                 "reason": self.column_kinds.get(name, ("", ""))[1] if self._set_aside(name) else ""}
+                for name, _ in self.fields["use_columns"].choices]
+
+    def _column_choice(self, data) -> dict:
+        """The ticked columns as the API's settings: the usual columns left unticked are left out, the
+        identifiers ticked are kept. A client that does not send the checkboxes keeps the defaults."""
+        if not self.data.get("columns_shown"):
+            return {}
+        chosen, target = set(data.get("use_columns") or []), data.get("target")
+        names = [name for name, _ in self.fields["use_columns"].choices if name != target]
+        return {"ignore_columns": [c for c in names if c not in chosen and not self._set_aside(c)],
+                "keep_columns": [c for c in names if c in chosen and self.column_kinds.get(c, ("",))[0] == "id"]}
 
     def _clean_budget(self, data):
         budget = data.get("budget")

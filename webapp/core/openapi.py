@@ -15,7 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from automl_engine import __version__
 
-from .options import ALGOS, DESCRIPTIONS, MAX_TEST_SPLIT, SORT_METRICS, TASKS, ExperimentOptions, limits
+from .options import (ALGOS, COLUMN_CHOICES, DESCRIPTIONS, MAX_TEST_SPLIT, SORT_METRICS, TASKS, ExperimentOptions,
+                      limits)
 
 ERROR = {"type": "object", "properties": {"error": {"type": "string", "description": "What went wrong, in words."}}}
 PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -31,6 +32,8 @@ def _option_schema(field: dataclasses.Field) -> dict:
         schema = {"type": "number", "minimum": 0, "maximum": MAX_TEST_SPLIT}
     elif name == "sort_metric":
         schema = {"type": "string", "enum": SORT_METRICS}
+    elif name in COLUMN_CHOICES:
+        schema = {"type": "array", "items": {"type": "string"}}
     elif "list" in str(hint):
         schema = {"type": "array", "items": {"type": "string", "enum": list(ALGOS)}}
     else:

@@ -40,7 +40,12 @@ DESCRIPTIONS = {
     "include_algos": "Only these algorithm families.",
     "exclude_algos": "Leave these algorithm families out (at least one besides StackedEnsemble must remain).",
     "test_split": f"Share of rows kept aside for a final test score, 0 to {MAX_TEST_SPLIT}.",
+    "ignore_columns": "Columns not to learn from (for example one that is only known after the fact).",
+    "keep_columns": "Columns to learn from although they look like identifiers (a different value in every row), "
+                    "which are otherwise set aside: for example a row number that follows the order of time.",
 }
+COLUMN_CHOICES = ("ignore_columns", "keep_columns")
+MAX_NAME = 1000  # characters of a column name
 
 
 class OptionError(ValueError):
@@ -74,6 +79,18 @@ def _algos(raw: dict, key: str) -> Optional[list[str]]:
     return list(dict.fromkeys(known[v.lower()] for v in value))
 
 
+def _columns(raw: dict, key: str) -> Optional[list[str]]:
+    """Column names as sent: a list of names (whether they are the dataset's is checked against it)."""
+    value = raw.get(key)
+    if value in (None, "", []):
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= MAX_NAME for v in value):
+        raise OptionError(f"'{key}' must be a list of column names.")
+    return list(dict.fromkeys(value))
+
+
 def budget(raw: dict) -> tuple[Optional[int], Optional[int]]:
     """(max_models, max_runtime_secs) as sent, checked: a new experiment's budget or a continuation's."""
     bounds = limits()
@@ -91,6 +108,8 @@ class ExperimentOptions:
     include_algos: Optional[list] = None
     exclude_algos: Optional[list] = None
     test_split: float = 0.0  # share of rows kept aside for a final test
+    ignore_columns: Optional[list] = None  # columns not to learn from
+    keep_columns: Optional[list] = None  # columns to learn from although they look like identifiers
 
     @classmethod
     def parse(cls, raw: dict) -> "ExperimentOptions":
@@ -111,13 +130,17 @@ class ExperimentOptions:
             raise OptionError(f"'test_split' must be the share of rows kept aside for a final test, from 0 to "
                               f"{MAX_TEST_SPLIT} (0.2 keeps 20%).")
         include, exclude = _algos(raw, "include_algos"), _algos(raw, "exclude_algos")
+        ignore, keep = _columns(raw, "ignore_columns"), _columns(raw, "keep_columns")
+        if ignore and keep and set(ignore) & set(keep):
+            raise OptionError(f"{', '.join(repr(c[:100]) for c in ignore if c in keep)} cannot be both left out "
+                              "('ignore_columns') and kept ('keep_columns'). Choose one.")
         chosen = [a for a in (include or ALGOS) if a not in (exclude or [])]
         if not [a for a in chosen if a != ENSEMBLE_ALGO]:
             raise OptionError("Keep at least one algorithm besides stacked ensembles.")
         return cls(max_models=max_models, max_runtime_secs=max_runtime_secs,
                    nfolds=5 if nfolds is None else nfolds, seed=_whole(raw, "seed", *bounds["seed"]) or 1,
                    sort_metric=sort_metric, include_algos=include, exclude_algos=exclude,
-                   test_split=float(test_split))
+                   test_split=float(test_split), ignore_columns=ignore, keep_columns=keep)
 
     @classmethod
     def from_stored(cls, stored: dict) -> "ExperimentOptions":
@@ -132,4 +155,18 @@ class ExperimentOptions:
         """The engine's settings (the time budget is the worker's to split with the explanations)."""
         return {"max_models": self.max_models, "nfolds": self.nfolds, "seed": self.seed,
                 "sort_metric": self.sort_metric, "include_algos": self.include_algos,
-                "exclude_algos": self.exclude_algos}
+                "exclude_algos": self.exclude_algos, "ignore_columns": self.ignore_columns or (),
+                "keep_columns": self.keep_columns or ()}
+
+    def column_problem(self, columns: list[str], target: str) -> Optional[str]:
+        """What is wrong with the chosen columns on a dataset with these columns, in words, or None."""
+        for key in COLUMN_CHOICES:
+            chosen = getattr(self, key) or []
+            unknown = [c for c in chosen if c not in columns]
+            if unknown:
+                return (f"'{key}' names {', '.join(repr(c[:100]) for c in unknown[:10])}, not "
+                        f"{'a column' if len(unknown) == 1 else 'columns'} of this dataset. "
+                        f"Columns: {', '.join(columns[:30])}.")
+            if target in chosen:
+                return f"'{target}' is the column to predict; it cannot also be in '{key}'."
+        return None

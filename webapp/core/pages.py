@@ -59,7 +59,8 @@ def _experiment_form(request, dataset):
     choices = profiling.target_choices(dataset)
     initial = {"target": _initial_target(dataset, request.GET.get("target"))}
     form = ExperimentForm(request.POST or None, columns=[c["name"] for c in dataset.columns],
-                          target_tasks=choices, initial=initial)
+                          target_tasks=choices, initial=initial,
+                          column_kinds={c["name"]: (c["type"], c.get("reason") or "") for c in dataset.columns})
     if request.method == "POST" and form.is_valid():
         try:
             return form, _start(request.user, dataset, form.cleaned_data)

@@ -29,7 +29,8 @@ def settings_of(experiment: Experiment) -> dict:
     return {"target": experiment.target, "task": experiment.task, "sort_metric": experiment.sort_metric or None,
             "max_models": opts.max_models, "max_runtime_secs": opts.max_runtime_secs, "nfolds": opts.nfolds,
             "seed": opts.seed, "include_algos": opts.include_algos or "all", "exclude_algos": opts.exclude_algos or [],
-            "test_split": opts.test_split}
+            "test_split": opts.test_split, "ignore_columns": opts.ignore_columns or [],
+            "keep_columns": opts.keep_columns or []}
 
 
 def receipt(experiment: Experiment) -> dict:

@@ -179,7 +179,7 @@ def parse_budget(raw: dict) -> tuple:
 def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto", options: ExperimentOptions,
                      name: str = "") -> Experiment:
     """Save a new experiment with its settings (checked by ``parse_options``) and send it to the workers."""
-    _check_question(dataset, target, task, options.sort_metric or "")
+    _check_question(dataset, target, task, options)
     with transaction.atomic():
         reserve_active_slot(owner)
         experiment = Experiment.objects.create(
@@ -189,14 +189,26 @@ def start_experiment(owner, dataset: Dataset, *, target: str, task: str = "auto"
     return experiment
 
 
-def _check_question(dataset: Dataset, target: str, task: str, sort_metric: str = "") -> None:
+def _check_question(dataset: Dataset, target: str, task: str, options: ExperimentOptions) -> None:
     names = [c["name"] for c in dataset.columns]
     if target not in names:
         raise InputError(f"'{target[:300]}' is not a column of this dataset. "
                          f"Choose one of: {', '.join(names[:30])}.")
-    problem = target_problem(dataset.columns, dataset.n_rows, target, task or "auto")
+    problem = target_problem(dataset.columns, dataset.n_rows, target, task or "auto") \
+        or options.column_problem(names, target) or _nothing_left(dataset, target, options)
     if problem:
         raise InputError(problem)
+
+
+def _nothing_left(dataset: Dataset, target: str, options: ExperimentOptions) -> str | None:
+    """A message when the columns left out leave nothing to learn from."""
+    ignore, keep = set(options.ignore_columns or ()), set(options.keep_columns or ())
+    usable = [c["name"] for c in dataset.columns if c["name"] != target and c["name"] not in ignore
+              and (c["type"] not in ("id", "constant") or (c["type"] == "id" and c["name"] in keep))]
+    if usable or not ignore:
+        return None  # with nothing left out, the run itself says why no column can be used
+    return ("With the columns you left out, no column is left to learn from. Keep at least one column "
+            "besides the one to predict.")
 
 
 def estimate_experiment(dataset: Dataset, *, target: str, task: str = "auto", options: ExperimentOptions,
@@ -205,7 +217,7 @@ def estimate_experiment(dataset: Dataset, *, target: str, task: str = "auto", op
     is trained or saved."""
     from automl_engine import AutoML
 
-    _check_question(dataset, target, task, options.sort_metric or "")
+    _check_question(dataset, target, task, options)
     with default_storage.open(dataset.file.name, "rb") as fh:
         frame, _ = finite(read_csv(fh.read()))
     aml = AutoML(max_runtime_secs=options.max_runtime_secs, task=task or "auto", **options.engine_kwargs())
