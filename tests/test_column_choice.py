@@ -5,6 +5,7 @@ knows that the numbers mean something (the order of time, here) can keep it, and
 the models should not see. The engine, the command line, the page and the API take the same choice."""
 import json
 import re
+from html import unescape
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,7 @@ def test_the_page_lists_the_columns_with_identifiers_unticked_and_starts_with_th
              for value, checked in re.findall(r'name="use_columns" value="([^"]+)"( checked)?', page)}
     assert boxes == {"order": False, "noise": True, "shop": True, "y": True}
     assert "it is a row number or ID" in page
+    assert "'order' will not be used" in unescape(page) and "tick it under Advanced settings, Columns to learn from" in page
     form = {"target": "y", "task": "auto", "budget": "custom", "max_models": 1, "nfolds": 3, "seed": 1,
             "algos_shown": "1", "algos": ["GBM"], "columns_shown": "1", "use_columns": ["order", "shop", "y"]}
     response = client.post(f"/datasets/{dataset.pk}/new-experiment/", form)

@@ -52,7 +52,10 @@ class LimitReached(InputError):
 def _dataset_warnings(frame: pd.DataFrame, columns: list[dict]) -> list[str]:
     out = []
     for col in columns:
-        if col["type"] in ("id", "constant"):
+        if col["type"] == "id":
+            out.append(f"'{col['name']}' will not be used: {col['reason']}. If its values mean something (a row "
+                       "number in the order of time), tick it under Advanced settings, Columns to learn from.")
+        elif col["type"] == "constant":
             out.append(f"'{col['name']}' will not be used: {col['reason']}.")
         elif col["type"] == "text":
             out.append(f"'{col['name']}' is {col['reason'] or 'free text'}.")
