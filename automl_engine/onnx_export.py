@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from .ensemble import GreedyEnsemble
-from .families.catboost_family import CatBoostEstimator
+from .families.catboost_family import MISSING_CODE, ONE_HOT_MAX, CatBoostEstimator
 from .families.deeplearning import MLPEstimator
 from .families.drf import ForestEstimator
 from .families.gbm import LGBMEstimator
@@ -481,8 +481,9 @@ def _lgbm(g: Graph, est: LGBMEstimator, x: str, task: str) -> str:
     raise NotConvertible(f"the LightGBM objective {name!r} has no ONNX form here")
 
 
-def _oblivious(trees: Trees, splits: list, values: list, k: int, c: int, scale: float, nan_true: set) -> None:
-    """One CatBoost symmetric tree for output ``c``: level j tests splits[j] (x > border sets bit j)."""
+def _oblivious(trees: Trees, splits: list, values: list, k: int, c: int, scale: float) -> None:
+    """One CatBoost symmetric tree for output ``c``: level j tests splits[j], a (column, border, missing
+    is true) each; x > border sets bit j of the leaf's index."""
     depth = len(splits)
     if depth == 0:
         trees.stump(c, scale * values[c])
@@ -491,14 +492,56 @@ def _oblivious(trees: Trees, splits: list, values: list, k: int, c: int, scale: 
     def build(level: int, index: int) -> tuple[int, int]:
         if level == depth:
             return trees.leaf(c, scale * values[index * k + c])
-        split = splits[level]
-        feature = split["float_feature_index"]
-        # x <= border is the true branch (bit 0); a missing value counts as the smallest unless told otherwise
-        node = trees.node(feature, Trees.LEQ, split["border"], feature not in nan_true)
+        feature, border, missing_true = splits[level]
+        # x <= border is the true branch (bit 0)
+        node = trees.node(feature, Trees.LEQ, border, missing_true)
         trees.link(node, build(level + 1, index), build(level + 1, index | (1 << level)))
         return node, 0
 
     trees.roots.append(build(0, 0)[0])
+
+
+def _category_splits(g: Graph, est: CatBoostEstimator, dump: dict, x32: str) -> tuple[str, dict]:
+    """CatBoost's one-hot splits on categories, as splits on derived 0/1 columns appended to ``x32``.
+
+    A one-hot split tests one category against the rest, and CatBoost names the category by a hash of
+    its text. Rather than repeat the hash, the model itself is asked: every code a category column can
+    hold (missing, 0 to ONE_HOT_MAX, and one beyond for any larger) is sent through it, and the leaf
+    each row reaches gives each split's answer for that code. Each split becomes a lookup table over the
+    codes (Gather) whose 0/1 output the tree tests against 0.5. Returns the widened input and, per
+    (tree, level), the derived column's position.
+    """
+    info = dump.get("features_info", {})
+    if info.get("ctrs"):
+        raise NotConvertible("a CatBoost model with target statistics of categories has no ONNX form here")
+    cat_flat = [f["flat_feature_index"] for f in info.get("categorical_features", [])]
+    n_in = int(est.n_features_in_)
+    codes = np.arange(MISSING_CODE, ONE_HOT_MAX + 2)
+    tables, where, columns = [], {}, []
+    for i, flat in enumerate(cat_flat):
+        probe = np.zeros((len(codes), n_in))
+        probe[:, flat] = codes
+        leaves = est.model_.calc_leaf_indexes(est._data(probe))
+        bits = []
+        for t, tree in enumerate(dump["oblivious_trees"]):
+            for level, split in enumerate(tree.get("splits") or []):
+                if split["split_type"] == "OneHotFeature" and split["cat_feature_index"] == i:
+                    where[(t, level)] = n_in + len(columns) + len(bits)
+                    bits.append((leaves[:, t] >> level) & 1)
+        if bits:
+            # the code's row in the table: missing (NaN) or -1 -> 0, codes 0.. -> 1.., beyond -> the last row
+            value = g.op("Gather", x32, g.const([flat], np.int64), axis=1)
+            shifted = g.op("Clip", g.op("Add", value, g.num(1.0)), g.num(0.0), g.num(float(len(codes) - 1)))
+            row = g.op("Cast", g.op("Where", g.op("IsNaN", value), g.num(0.0), shifted), to=7)
+            table = g.const(np.stack(bits, axis=1).astype(float))
+            looked = g.op("Gather", table, g.op("Reshape", row, g.const([-1], np.int64)), axis=0)
+            columns.extend(range(len(bits)))
+            tables.append(looked)
+    for t, tree in enumerate(dump["oblivious_trees"]):
+        for level, split in enumerate(tree.get("splits") or []):
+            if split["split_type"] not in ("FloatFeature", "OneHotFeature"):
+                raise NotConvertible(f"a CatBoost split of the kind {split['split_type']} has no ONNX form here")
+    return (g.op("Concat", x32, *tables, axis=1) if tables else x32), where
 
 
 def _catboost(g: Graph, est: CatBoostEstimator, x: str, task: str) -> str:
@@ -511,20 +554,28 @@ def _catboost(g: Graph, est: CatBoostEstimator, x: str, task: str) -> str:
         with open(path, encoding="utf-8") as fh:
             dump = json.load(fh)
     info = dump.get("features_info", {})
-    if info.get("categorical_features"):
-        raise NotConvertible("a CatBoost model with its own category handling has no ONNX form here")
-    nan_true = {f["flat_feature_index"] for f in info.get("float_features", [])
-                if f.get("nan_value_treatment") == "AsTrue"}
+    floats = info.get("float_features", [])
+    flat = [f["flat_feature_index"] for f in floats]  # CatBoost numbers its float columns apart from its categories
+    # a missing value counts as the smallest unless told otherwise
+    nan_true = {f["flat_feature_index"] for f in floats if f.get("nan_value_treatment") == "AsTrue"}
     scale, bias = dump.get("scale_and_bias", [1.0, [0.0]])
     bias = np.atleast_1d(np.asarray(bias, dtype=float))
     k = len(bias)
-    trees = Trees()
-    for tree in dump["oblivious_trees"]:
-        for c in range(k):
-            _oblivious(trees, tree.get("splits") or [], tree["leaf_values"], k, c, float(scale), nan_true)
     # CatBoost compares in single precision: round the inputs the same way
     x32 = g.op("Cast", g.op("Cast", x, to=1), to=11)
-    raw = g.op("Add", trees.emit(g, x32, k), g.const(bias))
+    wide, derived = _category_splits(g, est, dump, x32)
+    trees = Trees()
+    for t, tree in enumerate(dump["oblivious_trees"]):
+        splits = []
+        for level, split in enumerate(tree.get("splits") or []):
+            if split["split_type"] == "FloatFeature":
+                column = flat[split["float_feature_index"]]
+                splits.append((column, split["border"], column not in nan_true))
+            else:
+                splits.append((derived[(t, level)], 0.5, False))
+        for c in range(k):
+            _oblivious(trees, splits, tree["leaf_values"], k, c, float(scale))
+    raw = g.op("Add", trees.emit(g, wide, k), g.const(bias))
     if task == "regression":
         return g.op("Reshape", raw, g.const([-1], np.int64))
     if k == 1:

@@ -138,3 +138,56 @@ def test_an_unknown_part_says_why():
                          feature_kinds={"a": "numeric"}, estimator=object())
     with pytest.raises(NotConvertible, match="not a pipeline"):
         to_onnx(model)
+
+
+def _split_kinds(model) -> set:
+    """The kinds of split in a CatBoost model's fold models (from CatBoost's JSON form)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    kinds = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        for pipe in model.estimator.estimators:
+            path = Path(tmp) / "model.json"
+            pipe.named_steps["model"].model_.save_model(str(path), format="json")
+            dump = json.loads(path.read_text())
+            kinds |= {s["split_type"] for tree in dump["oblivious_trees"] for s in tree.get("splits") or []}
+    return kinds
+
+
+def test_catboost_splits_categories_one_against_the_rest_and_its_onnx_form_gives_the_same(trained):
+    """The first CatBoost default is told the columns that are categories: its trees test one category
+    against the rest (a hash of the category in CatBoost's own form), which the ONNX form turns into
+    lookups over the category codes. Missing, rare and unseen categories land where they do in Python."""
+    task, aml, test = trained
+    model = aml.models["CatBoost_1"]
+    assert model.params.get("native_categorical", True)
+    assert "OneHotFeature" in _split_kinds(model)
+    assert model.estimator.estimators[0].named_steps["model"].model_.get_cat_feature_indices()
+    rows = test.copy()
+    rows.loc[rows.index[:40], "city"] = np.nan
+    rows.loc[rows.index[40:80], "city"] = "a city never seen"
+    expected = model.predict(rows)
+    got = onnx_predict(model, rows)
+    if task == "regression":
+        np.testing.assert_allclose(got["predict"], expected["predict"].to_numpy(float), rtol=1e-5, atol=1e-8)
+    else:
+        probabilities = expected[[str(c) for c in model.classes]].to_numpy(float)
+        np.testing.assert_allclose(got["probabilities"], probabilities, rtol=1e-5, atol=1e-9)
+
+
+def test_catboost_on_category_codes_keeps_threshold_splits():
+    from automl_engine.families import FAMILIES, BuildContext
+    from automl_engine.families.catboost_family import DEFAULTS
+    from automl_engine.schema import feature_spec
+
+    frame = mixed_table(600, "binary", seed=4)
+    spec = feature_spec(frame, "y")
+    y = (frame["y"] == "high").to_numpy(int)
+    ctx = BuildContext(task="binary", spec=spec, n_rows=len(frame), n_classes=2, seed=0, n_jobs=1)
+    assert DEFAULTS[1]["native_categorical"] is False
+    codes = FAMILIES["CatBoost"].build(ctx, dict(DEFAULTS[1])).fit(frame[spec.columns], y)
+    told = FAMILIES["CatBoost"].build(ctx, dict(DEFAULTS[0])).fit(frame[spec.columns], y)
+    assert codes.named_steps["model"].model_.get_cat_feature_indices() == []
+    assert len(told.named_steps["model"].model_.get_cat_feature_indices()) == len(spec.categorical) == 1
