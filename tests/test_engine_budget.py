@@ -279,3 +279,40 @@ def test_a_linear_model_fits_on_a_sample_of_a_large_table_and_predicts_every_row
     np.testing.assert_allclose(model.predict_raw(frame), raw)  # slices change nothing
     metric = "rmse" if task == "regression" else "logloss"
     assert model.metrics[metric] < (1.0 if task == "regression" else 0.9)  # cross-validated: it learned
+
+
+@pytest.mark.parametrize("key", ["GBM", "CatBoost"])
+def test_boosting_fold_models_of_a_small_table_stop_where_their_fold_stops_improving(key, monkeypatch):
+    """Below a thousand rows a fold model holding out a tenth of its own rows would learn from 72% of the
+    table; the fold's validation rows tell it when to stop instead, as they do on large tables."""
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold
+
+    from automl_engine.families import catboost_family, gbm
+    from automl_engine.validation import cross_validate
+
+    def no_holdout(*args, **kwargs):
+        raise AssertionError("a fold model held out rows of its own")
+
+    monkeypatch.setattr(gbm, "stopping_split", no_holdout)
+    monkeypatch.setattr(catboost_family, "stopping_split", no_holdout)
+    frame = synthetic("binary", n=300, seed=4)
+    X, y = frame.drop(columns="y"), (frame["y"] == "yes").to_numpy().astype(int)
+    family = FAMILIES[key]
+    spec, ctx = _context(frame, "binary", None)
+    splits = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    oof, fitted = cross_validate(lambda: family.build(ctx, dict(family.defaults("binary")[0])), X, y, splits,
+                                 "binary", 2, None)
+    assert not np.isnan(oof).any()
+    for est, (train_idx, valid_idx) in zip(fitted, splits):
+        Xv = est.named_steps["prep"].transform(X.iloc[valid_idx])
+        model = est.named_steps["model"]
+        if key == "GBM":
+            grown = model.booster_.current_iteration()
+            losses = [log_loss(y[valid_idx], model.booster_.predict(Xv, num_iteration=i), labels=[0, 1])
+                      for i in range(1, grown + 1)]
+            assert model.best_iteration_ == int(np.argmin(losses)) + 1
+        else:
+            losses = [log_loss(y[valid_idx], p[:, 1], labels=[0, 1])
+                      for p in model.model_.staged_predict_proba(model._data(Xv))]
+            assert int(np.argmin(losses)) == len(losses) - 1  # the best tree is the last one kept

@@ -59,7 +59,6 @@ class MLPEstimator(BaseEstimator):
         return float(-np.mean(np.log(p)))
 
     accepts_eval_set = True
-    eval_set_min_rows = 0  # the fold's validation rows pick the best epoch, however few they are
 
     def fit(self, X, y, eval_set=None):
         X = np.asarray(X, dtype=float)
