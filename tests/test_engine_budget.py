@@ -299,7 +299,7 @@ def test_boosting_fold_models_of_a_small_table_stop_where_their_fold_stops_impro
     frame = synthetic("binary", n=300, seed=4)
     X, y = frame.drop(columns="y"), (frame["y"] == "yes").to_numpy().astype(int)
     family = FAMILIES[key]
-    spec, ctx = _context(frame, "binary", None)
+    _, ctx = _context(frame, "binary", None)
     splits = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
     oof, fitted = cross_validate(lambda: family.build(ctx, dict(family.defaults("binary")[0])), X, y, splits,
                                  "binary", 2, None)
