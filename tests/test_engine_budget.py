@@ -307,11 +307,11 @@ def test_boosting_fold_models_of_a_small_table_stop_where_their_fold_stops_impro
     for est, (train_idx, valid_idx) in zip(fitted, splits):
         Xv = est.named_steps["prep"].transform(X.iloc[valid_idx])
         model = est.named_steps["model"]
-        if key == "GBM":
-            grown = model.booster_.current_iteration()
+        if key == "GBM":  # LightGBM keeps the rounds up to the best one, as CatBoost keeps its trees
+            kept = model.booster_.current_iteration()
             losses = [log_loss(y[valid_idx], model.booster_.predict(Xv, num_iteration=i), labels=[0, 1])
-                      for i in range(1, grown + 1)]
-            assert model.best_iteration_ == int(np.argmin(losses)) + 1
+                      for i in range(1, kept + 1)]
+            assert model.best_iteration_ == int(np.argmin(losses)) + 1  # the best round is the last one kept
         else:
             losses = [log_loss(y[valid_idx], p[:, 1], labels=[0, 1])
                       for p in model.model_.staged_predict_proba(model._data(Xv))]
