@@ -517,7 +517,7 @@ def _category_splits(g: Graph, est: CatBoostEstimator, dump: dict, x32: str) -> 
     cat_flat = [f["flat_feature_index"] for f in info.get("categorical_features", [])]
     n_in = int(est.n_features_in_)
     codes = np.arange(MISSING_CODE, ONE_HOT_MAX + 2)
-    tables, where, columns = [], {}, []
+    tables, where, derived = [], {}, 0  # derived: the 0/1 columns added so far
     for i, flat in enumerate(cat_flat):
         probe = np.zeros((len(codes), n_in))
         probe[:, flat] = codes
@@ -526,7 +526,7 @@ def _category_splits(g: Graph, est: CatBoostEstimator, dump: dict, x32: str) -> 
         for t, tree in enumerate(dump["oblivious_trees"]):
             for level, split in enumerate(tree.get("splits") or []):
                 if split["split_type"] == "OneHotFeature" and split["cat_feature_index"] == i:
-                    where[(t, level)] = n_in + len(columns) + len(bits)
+                    where[(t, level)] = n_in + derived + len(bits)
                     bits.append((leaves[:, t] >> level) & 1)
         if bits:
             # the code's row in the table: missing (NaN) or -1 -> 0, codes 0.. -> 1.., beyond -> the last row
@@ -535,7 +535,7 @@ def _category_splits(g: Graph, est: CatBoostEstimator, dump: dict, x32: str) -> 
             row = g.op("Cast", g.op("Where", g.op("IsNaN", value), g.num(0.0), shifted), to=7)
             table = g.const(np.stack(bits, axis=1).astype(float))
             looked = g.op("Gather", table, g.op("Reshape", row, g.const([-1], np.int64)), axis=0)
-            columns.extend(range(len(bits)))
+            derived += len(bits)
             tables.append(looked)
     for t, tree in enumerate(dump["oblivious_trees"]):
         for level, split in enumerate(tree.get("splits") or []):
