@@ -25,4 +25,7 @@ export DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/automl-test-XXXXXX")"
 export EXPERIMENT_QUEUE="test-$$-$RANDOM"
 export DJANGO_SETTINGS_MODULE=webapp.settings
 trap 'rm -rf "$DATA_DIR"' EXIT
-$PY -m pytest "$@"
+# Two processes (the machine's two cores): while one waits on a browser, a worker or a server, the
+# other runs; each file stays in one process, with its own database, data directory, queue and Redis
+# databases (tests/parallel.py). TEST_PROCESSES=0 runs the suite in one process.
+$PY -m pytest -n "${TEST_PROCESSES:-2}" --dist loadfile --no-loadscope-reorder "$@"

@@ -82,3 +82,13 @@ def _production_services_when_ci():
 
         assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), "CI needs PostgreSQL"
         assert os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"), "CI needs Redis"
+
+
+LONG_FILES = ("test_browser.py", "test_faults.py", "test_onnx_export.py", "test_e2e_worker.py")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering of database tests
+def pytest_collection_modifyitems(items):
+    """The longest files first: in a run of two processes each file is one process's share, and a long
+    file handed out last would run alone at the end while the other process sits idle."""
+    items.sort(key=lambda item: LONG_FILES.index(item.path.name) if item.path.name in LONG_FILES else len(LONG_FILES))

@@ -59,7 +59,8 @@ class WorkerProcess:
         self.concurrency = concurrency
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
-        self.log_path = ARTIFACTS / f"worker-{name}.log"
+        # one log per process of a parallel test run, whose workers may share a name
+        self.log_path = ARTIFACTS / f"worker-{name}{os.environ.get('PYTEST_XDIST_WORKER', '')}.log"
 
     def start(self, timeout: float = 60) -> "WorkerProcess":
         ARTIFACTS.mkdir(exist_ok=True)

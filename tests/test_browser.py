@@ -23,12 +23,12 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is required in CI (scripts/install-chromium.sh)")
         pytest.skip("chromium is not installed")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -53,7 +53,9 @@ def page(browser):
 
 
 def reveal(pg):
-    """Scroll through the page so the charts drawn on approach are drawn."""
+    """Scroll through the page so the charts drawn on approach are drawn (once the page's scripts have
+    run: before that, no chart is waiting to be drawn, and scrolling past it draws nothing)."""
+    pg.wait_for_load_state("load")
     height = pg.evaluate("document.body.scrollHeight")
     for y in range(0, height + 900, 700):
         pg.evaluate(f"window.scrollTo(0, {y})")

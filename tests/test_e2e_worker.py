@@ -14,7 +14,7 @@ from tests.helpers import DATA, wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
-def test_a_small_experiment_runs_in_the_worker_and_its_leader_predicts(owner_api, worker_process, tmp_path):
+def test_a_small_experiment_runs_in_the_worker_and_its_leader_predicts(owner_api, worker_process, tmp_path, settings):
     content = (DATA / "wine_quality_train.csv").read_bytes()
     dataset = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("wine.csv", content, "text/csv")})
     assert dataset.status_code == 201
@@ -55,9 +55,7 @@ def test_a_small_experiment_runs_in_the_worker_and_its_leader_predicts(owner_api
     np.testing.assert_allclose(api_preds["predict"], preds["predict"], rtol=1e-9)
 
     # A file over the batch threshold is scored by the worker in the background: 202, a job to poll, its CSV.
-    from django.conf import settings
-
-    settings.BATCH_SCORING_ROWS = 50
+    settings.BATCH_SCORING_ROWS = 50  # the fixture's settings: put back after the test
     job = owner_api.post(f"{url}predict/", {"file": SimpleUploadedFile(
         "many.csv", (DATA / "wine_quality_test.csv").read_bytes(), "text/csv")})
     assert job.status_code == 202 and job.json()["status"] == "queued"
