@@ -27,7 +27,7 @@ from .planning import (FIRST_MODEL_SHARE, MIN_SAMPLE_ROWS, MODEL_SHARE, START_FA
                        TableShape, Validation, budget_words, choose_validation, config_factor, forecast, make_splits,
                        schedule)
 from .schema import check_column_choice, check_task, feature_spec, infer_task
-from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full
+from .validation import FoldAverage, OutOfTime, covered, cross_validate, fit_full, out_of_fold
 
 log = logging.getLogger(__name__)
 
@@ -470,6 +470,10 @@ class AutoML:
             oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), X, self._y, splits,
                                          self.task_, self.n_classes_, deadline, n_parallel,
                                          model_deadline, keep=keep)
+            settled = family.settle(fitted) if family.settle is not None and rescue is None else None
+            if settled:  # one setting for every fold, chosen on all their rows: the final model's too
+                config, recorded = {**config, **settled}, {**recorded, **settled}
+                oof = out_of_fold(fitted, X, splits, self.task_, self.n_classes_)
             if keep:
                 estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs) if len(fitted) > 1 else fitted[0]
             else:

@@ -94,6 +94,17 @@ def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, dead
     return oof, fitted
 
 
+def out_of_fold(fitted: list, X, splits, task: str, n_classes: int) -> np.ndarray:
+    """The out-of-fold predictions of fold estimators fitted before (after they settled on a setting)."""
+    oof = None
+    for est, (_, valid_idx) in zip(fitted, splits):
+        pred = align_classes(predict_raw(est, X.iloc[valid_idx], task), est, n_classes, task)
+        if oof is None:
+            oof = np.full((len(X),) + pred.shape[1:], np.nan)
+        oof[valid_idx] = pred
+    return oof
+
+
 def _wave_deadline(i, n_folds, n_parallel, deadline, fold_deadline):
     """Folds run in waves of ``n_parallel``; each wave gets an equal share of the model's time."""
     limits = [d for d in (deadline, fold_deadline) if d is not None]
@@ -159,4 +170,4 @@ def covered(oof: np.ndarray) -> np.ndarray:
     return ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
 
 
-__all__ = ["align_classes", "cross_validate", "fit_full", "covered", "OutOfTime", "FoldAverage", "clone"]
+__all__ = ["align_classes", "cross_validate", "out_of_fold", "fit_full", "covered", "OutOfTime", "FoldAverage", "clone"]

@@ -191,6 +191,36 @@ def test_a_small_logistic_model_chooses_its_regularisation_by_cross_validation()
     assert not GLMEstimator(task="binary").fit(big, (big[:, 0] > 0).astype(int)).tuned_  # large: the default
 
 
+def test_a_logistic_model_takes_the_strength_with_the_lowest_log_loss_over_all_folds():
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold
+
+    from automl_engine.families import glm
+    from automl_engine.validation import cross_validate, out_of_fold
+
+    frame = synthetic("binary", n=300)
+    spec = feature_spec(frame, "y")
+    X, y = frame[spec.columns], (frame["y"] == "yes").astype(int).to_numpy()
+    splits = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    ctx = BuildContext(task="binary", spec=spec, n_rows=300, n_classes=2, seed=0, n_jobs=1)
+    family = FAMILIES["GLM"]
+    _, fitted = cross_validate(lambda: family.build(ctx, {}), X, y, splits, "binary", 2, None)
+    losses = [est.named_steps["model"].path_losses_ for est in fitted]
+    assert all(set(fold) == set(glm.PATH) for fold in losses)  # every fold fitted the whole path
+    pooled = {c: sum(fold[c] for fold in losses) for c in glm.PATH}
+    settled = family.settle(fitted)
+    assert settled == {"C": min(pooled, key=pooled.get)}
+    assert {est.named_steps["model"].model_.C for est in fitted} == {settled["C"]}
+    oof = out_of_fold(fitted, X, splits, "binary", 2)  # the folds' predictions at the strength they settled on
+    assert log_loss(y, oof) == pytest.approx(pooled[settled["C"]] / len(y), rel=1e-6)
+    assert log_loss(y, oof) < max(pooled.values()) / len(y)  # the path's strengths differ on these rows
+
+    aml = AutoML(max_models=1, include_algos=["GLM"], seed=1).fit(synthetic("multiclass", n=300), "y")
+    model = aml.models["GLM_1"]
+    assert model.params["C"] in glm.PATH  # the choice is on the leaderboard's settings
+    assert model.estimator.named_steps["model"].model_.C == model.params["C"]  # and the final model's
+
+
 def test_a_net_past_its_deadline_stops_within_an_epoch_on_a_large_table(monkeypatch):
     monkeypatch.setattr(deeplearning, "EPOCH_STRETCH_ROWS", 100)
     frame = synthetic("regression", n=1000)

@@ -103,6 +103,9 @@ class Family:
     bag_folds: bool = False
     # Given the fitted fold estimators and the config, the config for the refit on all rows.
     refit_config: Optional[Callable[[list, dict], dict]] = None
+    # Given the fold estimators, each fitted with its validation rows: a setting chosen by the score over
+    # every fold's rows, which the fold models switch to and the final model takes (its config), or None.
+    settle: Optional[Callable[[list], Optional[dict]]] = None
     # Settings only a model of numbers uses (a loss for counts, a log scale): left out of a config for classes,
     # so a model's settings, as the leaderboard shows them, are the ones it was trained with.
     regression_keys: tuple[str, ...] = ()
