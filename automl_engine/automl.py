@@ -470,7 +470,7 @@ class AutoML:
             oof, fitted = cross_validate(lambda: family.build(fold_ctx, config), X, self._y, splits,
                                          self.task_, self.n_classes_, deadline, n_parallel,
                                          model_deadline, keep=keep)
-            settled = family.settle(fitted) if family.settle is not None and rescue is None else None
+            settled = family.settle(fitted) if family.settle is not None else None
             if settled:  # one setting for every fold, chosen on all their rows: the final model's too
                 config, recorded = {**config, **settled}, {**recorded, **settled}
                 oof = out_of_fold(fitted, X, splits, self.task_, self.n_classes_)

@@ -209,16 +209,25 @@ def test_a_logistic_model_takes_the_strength_with_the_lowest_log_loss_over_all_f
     assert all(set(fold) == set(glm.PATH) for fold in losses)  # every fold fitted the whole path
     pooled = {c: sum(fold[c] for fold in losses) for c in glm.PATH}
     settled = family.settle(fitted)
-    assert settled == {"C": min(pooled, key=pooled.get)}
+    assert settled == {"C": min(pooled, key=pooled.get), "C_rows": 240}  # the folds' training rows
     assert {est.named_steps["model"].model_.C for est in fitted} == {settled["C"]}
     oof = out_of_fold(fitted, X, splits, "binary", 2)  # the folds' predictions at the strength they settled on
     assert log_loss(y, oof) == pytest.approx(pooled[settled["C"]] / len(y), rel=1e-6)
     assert log_loss(y, oof) < max(pooled.values()) / len(y)  # the path's strengths differ on these rows
 
+    # Before settling, a fold model predicts at the default strength, not at the one its own rows favour.
+    _, unsettled = cross_validate(lambda: family.build(ctx, {}), X, y, splits, "binary", 2, None)
+    assert {est.named_steps["model"].model_.C for est in unsettled} == {glm.DEFAULT_C}
+    # A fold cut by the clock fits the strengths nearest the default first: the choice stays there.
+    late = dataclasses.replace(ctx, deadline=time.time() - 1)
+    _, hurried = cross_validate(lambda: family.build(late, {}), X, y, splits, "binary", 2, None)
+    assert family.settle(hurried)["C"] == glm.DEFAULT_C
+
     aml = AutoML(max_models=1, include_algos=["GLM"], seed=1).fit(synthetic("multiclass", n=300), "y")
     model = aml.models["GLM_1"]
-    assert model.params["C"] in glm.PATH  # the choice is on the leaderboard's settings
-    assert model.estimator.named_steps["model"].model_.C == model.params["C"]  # and the final model's
+    assert model.params["C"] in glm.PATH and model.params["C_rows"] == 240  # on the leaderboard's settings
+    # The final model, on all 300 rows, keeps the strength per row chosen on the folds' 240.
+    assert model.estimator.named_steps["model"].model_.C == pytest.approx(model.params["C"] * 300 / 240)
 
 
 def test_a_net_past_its_deadline_stops_within_an_epoch_on_a_large_table(monkeypatch):

@@ -9,9 +9,10 @@ How strongly the weights are held back (the regularisation) is chosen from the d
 GLM searches its lambda: ridge regression by leave-one-out over its alphas, and logistic
 regression, on a table small enough for it to take a moment, by log loss over a path of strengths
 (on larger tables the default strength holds: the data then outweighs it). In the run's
-cross-validation each fold model fits the whole path (each strength starting from the weights of
-the one before) and scores it on its fold's validation rows; the strength with the lowest log loss
-over all folds' rows is then the one every fold model and the final model use (``settle``). Chosen
+cross-validation each fold model fits a path of strengths (from the default outwards, each from the
+weights of the nearest one fitted) and scores it on its fold's validation rows; the strength with the
+lowest log loss over all folds' rows is then the one every fold model and the final model use
+(``settle``; the final model's C scaled to its rows, the same strength per row). Chosen
 inside each fold by a 3-fold split of its training rows, the choice was noisier: on the nearly
 separable folds of a small table it ran to the weakest regularisation, whose confident mistakes
 the whole cross-validation shows.
@@ -37,8 +38,10 @@ TIME_SHARE = 0.7  # of the time allowed, what the full fit plans to use (the res
 SOLVER_STRETCH = 50  # solver iterations between looks at the clock
 MAX_ITER = 2_000
 STRENGTHS = (0.1, 0.3, 1.0, 3.0, 10.0)  # logistic C values of a choice inside one fit (C is 1 / the strength)
-# The path a fold model fits, strongest regularisation first; the choice over all folds' rows can go wider.
-PATH = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+DEFAULT_C = 1.0
+# The strengths a fold model fits, from the default outwards (a fold cut by the clock has fitted those
+# nearest it), each from the weights of the nearest one fitted before; the choice over all folds can go wider.
+PATH = (1.0, 0.3, 3.0, 0.1, 10.0, 0.03, 30.0, 0.01, 100.0, 0.003, 300.0, 0.001, 1000.0)
 PROBA_FLOOR = 1e-15
 TUNE_CELLS = 300_000  # up to this many rows x columns, logistic regression chooses its C by cross-validation
 TUNE_FOLDS = 3
@@ -52,9 +55,10 @@ class GLMEstimator(BaseEstimator):
     max_fit_rows = MAX_FIT_ROWS
     accepts_eval_set = True  # a fold's validation rows score the path of strengths (see settle)
 
-    def __init__(self, task="regression", C=None, random_state=0, deadline=None):
+    def __init__(self, task="regression", C=None, random_state=0, deadline=None, C_rows=None):
         self.task = task
         self.C = C
+        self.C_rows = C_rows  # the rows C was chosen on, if any: a fit on more rows keeps its strength per row
         self.random_state = random_state
         self.deadline = deadline
 
@@ -78,25 +82,29 @@ class GLMEstimator(BaseEstimator):
         return self
 
     def _fit_path(self, X, y, X_valid, y_valid):
-        """Fit every strength of PATH in turn, each from the weights of the one before, while the clock
-        allows; keep each fit and its summed log loss on the validation rows. The best of them on these
-        rows is used until ``settle`` chooses for all folds."""
+        """Fit the strengths of PATH in turn while the clock allows, each from the weights of the nearest
+        one fitted before; keep each fit and its summed log loss on the validation rows. The default
+        strength predicts until ``settle`` chooses one for all folds (a choice on these rows alone would
+        flatter the fold's out-of-fold score)."""
         self.tuned_ = True
         self.rows_used_ = len(y)
         self.n_features_in_ = X.shape[1]
-        model = LogisticRegression(max_iter=MAX_ITER, warm_start=True, random_state=self.random_state)
         self.path_models_, losses = {}, {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             for c in PATH:
-                model.set_params(C=c).fit(X, y)
-                self.path_models_[c] = copy.deepcopy(model)
+                if self.path_models_:
+                    nearest = min(self.path_models_, key=lambda fitted: abs(np.log(fitted / c)))
+                    model = copy.deepcopy(self.path_models_[nearest])
+                else:
+                    model = LogisticRegression(max_iter=MAX_ITER, warm_start=True, random_state=self.random_state)
+                self.path_models_[c] = model.set_params(C=c).fit(X, y)
                 losses[c] = _summed_log_loss(model.predict_proba(X_valid), model.classes_, y_valid)
                 if self.deadline is not None and time.time() > self.deadline:
                     break
         self.path_losses_ = losses
-        self.classes_ = model.classes_
-        return self.use(min(losses, key=losses.get))
+        self.classes_ = self.path_models_[DEFAULT_C].classes_
+        return self.use(DEFAULT_C)
 
     def use(self, c: float) -> "GLMEstimator":
         """Predict with the path's fit at strength ``c``."""
@@ -118,7 +126,7 @@ class GLMEstimator(BaseEstimator):
                 folds = StratifiedKFold(TUNE_FOLDS, shuffle=True, random_state=self.random_state)
                 return LogisticRegressionCV(Cs=list(STRENGTHS), cv=folds, scoring="neg_log_loss", max_iter=MAX_ITER,
                                             random_state=self.random_state).fit(X, y)
-        model = LogisticRegression(C=self.C or 1.0, max_iter=SOLVER_STRETCH, warm_start=True,
+        model = LogisticRegression(C=self._strength(len(y)), max_iter=SOLVER_STRETCH, warm_start=True,
                                    random_state=self.random_state)
         done = 0
         with warnings.catch_warnings():
@@ -131,6 +139,14 @@ class GLMEstimator(BaseEstimator):
                 if self.deadline is not None and time.time() > self.deadline:
                     break
         return model
+
+    def _strength(self, rows: int) -> float:
+        """C for a fit on ``rows`` rows. sklearn's C weighs the loss summed over rows against the penalty,
+        so a C chosen on a fold's rows is scaled to the rows of this fit: the same strength per row, as
+        H2O's lambda is (ridge's alpha above likewise)."""
+        if self.C is None:
+            return DEFAULT_C
+        return self.C * rows / self.C_rows if self.C_rows else self.C
 
     def _rows_in_time(self, X, y) -> int:
         """All rows, unless a probe fit says they would not fit in the time left."""
@@ -164,24 +180,27 @@ def _summed_log_loss(proba: np.ndarray, classes: np.ndarray, y: np.ndarray) -> f
 
 def settle(fitted: list) -> dict | None:
     """The strength with the lowest log loss over every fold's validation rows, as H2O's GLM picks its
-    lambda from the cross-validation: every fold model switches to it, and it is the final model's.
-    None when the folds did not fit a path (a regression, a large table)."""
+    lambda from the cross-validation: every fold model switches to it, and the final model takes it,
+    scaled to its rows (``C_rows``: the folds' mean training rows). None when not every fold fitted a
+    path (a regression, a large table); the fold models then keep the default strength."""
     models = [est.named_steps["model"] if hasattr(est, "named_steps") else est for est in fitted]
     paths = [getattr(m, "path_losses_", None) for m in models]
     if not paths or any(p is None for p in paths):
+        for m in models:
+            if getattr(m, "path_losses_", None) is not None:
+                m.path_models_ = {DEFAULT_C: m.model_}
         return None
     common = [c for c in PATH if all(c in p for p in paths)]  # a fold cut by the clock fits fewer
-    if not common:
-        return None
     best = min(common, key=lambda c: sum(p[c] for p in paths))
     for m in models:
         m.use(best)
         m.path_models_ = {best: m.model_}  # the other fits are not needed any more
-    return {"C": best}
+    return {"C": best, "C_rows": int(np.mean([m.rows_used_ for m in models]))}
 
 
 def make_model(ctx: BuildContext, config: dict):
-    return GLMEstimator(task=ctx.task, C=config.get("C"), random_state=ctx.seed, deadline=ctx.deadline)
+    return GLMEstimator(task=ctx.task, C=config.get("C"), random_state=ctx.seed, deadline=ctx.deadline,
+                        C_rows=config.get("C_rows"))
 
 
 FAMILY = Family(key="GLM", label="Linear model", style="linear", make_model=make_model,
