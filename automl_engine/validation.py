@@ -80,8 +80,7 @@ def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, dead
     """
     from joblib import Parallel, delayed
 
-    shape = (len(y),) if task == "regression" else (len(y), n_classes)
-    oof = np.full(shape, np.nan)
+    oof = _unseen(len(y), task, n_classes)
     jobs = (delayed(_fit_fold)(make_estimator, X, y, train_idx, valid_idx, deadline,
                                _wave_deadline(i, len(splits), n_parallel, deadline, fold_deadline), task, keep,
                                n_parallel == 1)
@@ -96,13 +95,15 @@ def cross_validate(make_estimator, X, y, splits, task: str, n_classes: int, dead
 
 def out_of_fold(fitted: list, X, splits, task: str, n_classes: int) -> np.ndarray:
     """The out-of-fold predictions of fold estimators fitted before (after they settled on a setting)."""
-    oof = None
+    oof = _unseen(len(X), task, n_classes)
     for est, (_, valid_idx) in zip(fitted, splits):
-        pred = align_classes(predict_raw(est, X.iloc[valid_idx], task), est, n_classes, task)
-        if oof is None:
-            oof = np.full((len(X),) + pred.shape[1:], np.nan)
-        oof[valid_idx] = pred
+        oof[valid_idx] = align_classes(predict_raw(est, X.iloc[valid_idx], task), est, n_classes, task)
     return oof
+
+
+def _unseen(n_rows: int, task: str, n_classes: int) -> np.ndarray:
+    """Out-of-fold predictions before any fold: NaN for every row (a column per class for classes)."""
+    return np.full((n_rows,) if task == "regression" else (n_rows, n_classes), np.nan)
 
 
 def _wave_deadline(i, n_folds, n_parallel, deadline, fold_deadline):
