@@ -474,10 +474,13 @@ class AutoML:
             if settled:  # one setting for every fold, chosen on all their rows: the final model's too
                 config, recorded = {**config, **settled}, {**recorded, **settled}
                 oof = out_of_fold(fitted, X, splits, self.task_, self.n_classes_)
-            if keep:
-                estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs) if len(fitted) > 1 else fitted[0]
+            if len(fitted) == 1 and keep:
+                estimator = fitted[0]
+            elif family.bags(self.task_):
+                estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs)
             else:
-                estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel, X)
+                estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel, X,
+                                        model_deadline if splits is self._splits else started)
         except OutOfTime:
             log.info("%s skipped: the time budget ran out", model_id)
             return
@@ -515,17 +518,30 @@ class AutoML:
             splits.append((np.sort(rng.choice(train_idx, rows, replace=False)), valid_idx))
         return splits if splits[0][0].size < self._splits[0][0].size else self._splits
 
-    def _refit(self, family, config, fold_ctx, fitted, started, n_parallel, X):
-        """Fit the final model on all rows, in about the time one wave of folds took."""
+    def _refit(self, family, config, fold_ctx, fitted, started, n_parallel, X, model_deadline=None):
+        """Fit the final model on all rows, in about the time one wave of folds took.
+
+        A family whose fold models are kept (``bag_folds``, refit on some tasks only) falls back on their
+        average when there is no time for the refit within the model's own deadline (the first model's
+        window), when its folds were fitted on a sample, or when the refit was cut before its rounds.
+        """
+        average = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs) if family.bag_folds else None
         wave_secs = (time.time() - started) * n_parallel / len(fitted)
         deadline = self.budget.deadline(reserve=True)
+        if average is not None and model_deadline is not None:
+            deadline = model_deadline if deadline is None else min(deadline, model_deadline)
         if deadline is not None and time.time() + 0.5 * wave_secs > deadline:
+            if average is not None:
+                return average
             raise OutOfTime()
         if family.refit_config:
             config = family.refit_config(fitted, config)
         limit = None if deadline is None else min(deadline, time.time() + 1.5 * wave_secs)
         full_ctx = dataclasses.replace(fold_ctx, n_jobs=self.n_jobs, deadline=limit)
-        return fit_full(lambda: family.build(full_ctx, config), X, self._y, self.task_)
+        refit = fit_full(lambda: family.build(full_ctx, config), X, self._y, self.task_)
+        if average is not None and getattr(refit.named_steps["model"], "cut_short_", False):
+            return average
+        return refit
 
     def _make_model(self, model_id, algo, estimator, params, oof, started, cls=TrainedModel, **extra):
         mask = covered(oof)
@@ -577,7 +593,7 @@ class AutoML:
 
     def _layer_secs(self, key: str, validation: Validation) -> float:
         """A model's expected seconds: its folds, and a refit on all rows unless its folds are averaged."""
-        return self.cost_.model_secs(key, validation, refit=not FAMILIES[key].bag_folds)
+        return self.cost_.model_secs(key, validation, refit=not FAMILIES[key].bags(getattr(self, "task_", self.task)))
 
     def _stack_reserve(self, validation: Optional[Validation] = None, budget_secs: Optional[float] = None) -> float:
         """Seconds the first layer leaves for the second (none without a time budget)."""

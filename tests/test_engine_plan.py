@@ -230,6 +230,44 @@ def test_a_logistic_model_takes_the_strength_with_the_lowest_log_loss_over_all_f
     assert model.estimator.named_steps["model"].model_.C == pytest.approx(model.params["C"] * 300 / 240)
 
 
+@pytest.mark.parametrize("key", ["GBM", "CatBoost"])
+def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average_their_folds(key):
+    from sklearn.model_selection import KFold
+
+    from automl_engine.families.base import REFIT_ROUNDS
+    from automl_engine.validation import FoldAverage, cross_validate
+
+    frame = synthetic("regression", n=400)
+    spec = feature_spec(frame, "y")
+    X, y = frame[spec.columns], frame["y"].to_numpy()
+    splits = list(KFold(5, shuffle=True, random_state=0).split(X))
+    ctx = BuildContext(task="regression", spec=spec, n_rows=400, n_classes=0, seed=0, n_jobs=1)
+    family = FAMILIES[key]
+    _, fitted = cross_validate(lambda: family.build(ctx, {}), X, y, splits, "regression", 0, None)
+    models = [est.named_steps["model"] for est in fitted]
+    best = [m.best_iteration_ if key == "GBM" else m.model_.tree_count_ for m in models]
+    rounds = family.refit_config(fitted, {})["rounds"]
+    assert rounds == round(np.mean(best) * REFIT_ROUNDS) > np.mean(best)  # the folds' mean, scaled up for more rows
+
+    aml = AutoML(max_models=1, include_algos=[key], seed=1).fit(frame, "y")
+    final = aml.models[f"{key}_1"].estimator
+    assert not isinstance(final, FoldAverage)  # one model, refit on all 400 rows
+    model = final.named_steps["model"]
+    grown = model.booster_.current_iteration() if key == "GBM" else model.model_.tree_count_
+    assert model.rounds >= 10 and grown == model.rounds and not model.cut_short_
+
+    # The refit falls back on the folds' average when it has no time within the model's deadline ...
+    aml._refit(family, {}, ctx, fitted, time.time(), 1, X, model_deadline=None)  # there is time: a refit
+    assert isinstance(aml._refit(family, {}, ctx, fitted, time.time() - 30, 1, X, model_deadline=time.time()),
+                      FoldAverage)
+    # ... and a refit cut by its deadline before its rounds says so (the run then keeps the average).
+    hurried = family.build(dataclasses.replace(ctx, deadline=time.time() - 1), {"rounds": 100_000})
+    assert hurried.fit(X, y).named_steps["model"].cut_short_
+
+    classes = AutoML(max_models=1, include_algos=[key], seed=1).fit(synthetic("binary", n=300), "y")
+    assert isinstance(classes.models[f"{key}_1"].estimator, FoldAverage)  # classes: the fold models averaged
+
+
 def test_a_net_past_its_deadline_stops_within_an_epoch_on_a_large_table(monkeypatch):
     monkeypatch.setattr(deeplearning, "EPOCH_STRETCH_ROWS", 100)
     frame = synthetic("regression", n=1000)

@@ -26,7 +26,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ..preprocessing import n_outputs_before_categorical
-from .base import HOLDOUT_MIN_ROWS, BuildContext, Cost, Family, inner_deadline, inner_folds, stopping_split
+from .base import (HOLDOUT_MIN_ROWS, BuildContext, Cost, Family, inner_deadline, inner_folds, refit_rounds,
+                   stopping_split)
 
 # The first default splits categories one against the rest, the second on thresholds over their codes
 # (``native_categorical``): the first did better on binary tables, neither on numbers and classes (see the
@@ -87,7 +88,7 @@ class CatBoostEstimator(BaseEstimator):
     accepts_eval_set = True
 
     def __init__(self, task="regression", params=None, n_jobs=2, random_state=0, deadline=None, n_classes=None,
-                 categorical_features=None):
+                 categorical_features=None, rounds=None):
         self.task = task
         self.params = params
         self.n_jobs = n_jobs
@@ -95,6 +96,7 @@ class CatBoostEstimator(BaseEstimator):
         self.deadline = deadline
         self.n_classes = n_classes  # from the whole target: a fold may lack the rarest classes
         self.categorical_features = categorical_features  # positions of the category codes in X
+        self.rounds = rounds  # set: grow exactly this many trees on all the rows (a refit), none held out
 
     def _categories(self) -> list:
         """The positions CatBoost is told are categories: none when the config says to split on the codes
@@ -133,7 +135,9 @@ class CatBoostEstimator(BaseEstimator):
             return CatBoostClassifier(loss_function=loss, class_names=list(range(k)), **options, **more)
 
         fit = {"callbacks": [_Deadline(self.deadline)]}
-        if eval_set is not None:
+        if self.rounds:
+            X_fit, y_fit, valid = X, y, None
+        elif eval_set is not None:
             X_fit, y_fit, valid = X, y, (np.asarray(eval_set[0], dtype=float), np.asarray(eval_set[1]))
         elif len(y) >= HOLDOUT_MIN_ROWS:
             X_fit, X_stop, y_fit, y_stop = stopping_split(X, y, self.task, self.random_state)
@@ -142,9 +146,10 @@ class CatBoostEstimator(BaseEstimator):
             X_fit, y_fit, valid = X, y, None
         if valid is not None:
             fit.update(eval_set=self._data(*valid), early_stopping_rounds=STOP_AFTER, use_best_model=True)
-        counted = valid is None and self.task != "regression"  # classes on too few rows to hold any out
-        model = make(iterations=self._rounds_by_cv(make, X, y) if counted else ROUNDS)
+        counted = valid is None and self.task != "regression" and not self.rounds  # too few rows to hold any out
+        model = make(iterations=self.rounds or (self._rounds_by_cv(make, X, y) if counted else ROUNDS))
         self.model_ = _settled(model.fit(self._data(X_fit, y_fit), **fit))
+        self.cut_short_ = bool(self.rounds) and self.model_.tree_count_ < self.rounds  # by the deadline
         self.n_features_in_ = X.shape[1]
         if self.task != "regression":
             self.classes_ = np.arange(k)
@@ -189,11 +194,20 @@ class CatBoostEstimator(BaseEstimator):
 
 def make_model(ctx: BuildContext, config: dict):
     start = n_outputs_before_categorical(ctx.spec)
+    config = dict(config)
+    refit = config.pop("rounds", None)
     return CatBoostEstimator(task=ctx.task, params=config, n_jobs=ctx.n_jobs, random_state=ctx.seed,
                              deadline=ctx.deadline, n_classes=ctx.n_classes or None,
-                             categorical_features=list(range(start, start + len(ctx.spec.categorical))))
+                             categorical_features=list(range(start, start + len(ctx.spec.categorical))),
+                             rounds=refit)
+
+
+def refit_config(fitted: list, config: dict) -> dict:
+    """A model of numbers refit on all rows grows the fold models' best rounds (each keeps its best), scaled."""
+    return {**config, "rounds": refit_rounds([p.named_steps["model"].model_.tree_count_ for p in fitted], MIN_ROUNDS)}
 
 
 FAMILY = Family(key="CatBoost", label="Gradient boosting (CatBoost)", style="tree", make_model=make_model,
                 cost=Cost(secs_per_cell=4.0e-6, fixed_secs=0.6, bytes_per_cell=16, per_class=True),
-                default_configs=DEFAULTS, sample_config=sample_config, bag_folds=True)
+                default_configs=DEFAULTS, sample_config=sample_config, bag_folds=True, refit_tasks=("regression",),
+                refit_config=refit_config)

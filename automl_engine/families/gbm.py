@@ -9,7 +9,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..preprocessing import n_outputs_before_categorical
-from .base import HOLDOUT_MIN_ROWS, BuildContext, Cost, Family, inner_deadline, inner_folds, stopping_split
+from .base import (HOLDOUT_MIN_ROWS, BuildContext, Cost, Family, inner_deadline, inner_folds, refit_rounds,
+                   stopping_split)
 
 DEFAULTS = (
     {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 0.9,
@@ -154,11 +155,12 @@ class LGBMEstimator(BaseEstimator):
     """A LightGBM booster behind the scikit-learn contract.
 
     Inside cross-validation the fold's validation rows decide when to stop adding trees (the
-    fold models are then averaged); otherwise a tenth of the training rows is held out for that.
+    fold models are then averaged, or for numbers a model refit on all rows grows ``rounds``, counted
+    from theirs); otherwise a tenth of the training rows is held out for that.
     """
 
     def __init__(self, task="regression", params=None, categorical_features=None, n_estimators=3000,
-                 early_stopping_rounds=50, n_jobs=2, random_state=0, deadline=None, n_classes=None):
+                 early_stopping_rounds=50, n_jobs=2, random_state=0, deadline=None, n_classes=None, rounds=None):
         self.task = task
         self.params = params
         self.categorical_features = categorical_features
@@ -168,6 +170,7 @@ class LGBMEstimator(BaseEstimator):
         self.random_state = random_state
         self.deadline = deadline
         self.n_classes = n_classes  # from the whole target: a fold may lack the rarest classes
+        self.rounds = rounds  # set: grow exactly this many trees on all the rows (a refit), none held out
 
     def _objective(self, y):
         if self.task == "regression":
@@ -193,7 +196,9 @@ class LGBMEstimator(BaseEstimator):
             params["objective"] = objective  # counts and amounts: model the log of the mean
         cats = list(self.categorical_features or []) if native else []
         callbacks = [_Deadline(self.deadline)]
-        if eval_set is not None:
+        if self.rounds:
+            train, valid = lightgbm.Dataset(X, y, categorical_feature=cats, free_raw_data=False), []
+        elif eval_set is not None:
             train = lightgbm.Dataset(X, y, categorical_feature=cats, free_raw_data=False)
             valid = [lightgbm.Dataset(np.asarray(eval_set[0], dtype=float), np.asarray(eval_set[1]), reference=train,
                                       categorical_feature=cats)]
@@ -209,11 +214,12 @@ class LGBMEstimator(BaseEstimator):
         params.pop("min_data_in_leaf", None)
         params["min_child_samples"] = rows_per_leaf_that_fit(config, rows)
         params["num_leaves"] = leaves_that_fit(params, rows)
-        rounds = self.n_estimators if valid else self._rounds_by_cv(params, train, y)
+        rounds = self.rounds or (self.n_estimators if valid else self._rounds_by_cv(params, train, y))
         with LIGHTGBM_THREADS.use(params["num_threads"]):
             self.booster_ = lightgbm.train(params, train, num_boost_round=rounds,
                                            valid_sets=valid, callbacks=callbacks)
         self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
+        self.cut_short_ = bool(self.rounds) and self.booster_.current_iteration() < self.rounds  # by the deadline
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -258,12 +264,19 @@ def make_model(ctx: BuildContext, config: dict):
     start = n_outputs_before_categorical(ctx.spec)
     cats = list(range(start, start + len(ctx.spec.categorical)))
     rounds = 3000 if ctx.task != "multiclass" else 1500  # each multiclass round grows a tree per class
+    config = dict(config)
+    refit = config.pop("rounds", None)
     return LGBMEstimator(task=ctx.task, params=config, categorical_features=cats, n_jobs=ctx.n_jobs,
                          random_state=ctx.seed, deadline=ctx.deadline, n_estimators=rounds,
-                         n_classes=ctx.n_classes or None)
+                         n_classes=ctx.n_classes or None, rounds=refit)
+
+
+def refit_config(fitted: list, config: dict) -> dict:
+    """A model of numbers refit on all rows grows the fold models' best rounds, scaled (``refit_rounds``)."""
+    return {**config, "rounds": refit_rounds([p.named_steps["model"].best_iteration_ for p in fitted], MIN_ROUNDS)}
 
 
 FAMILY = Family(key="GBM", label="Gradient boosting (LightGBM)", style="tree", make_model=make_model,
                 cost=Cost(secs_per_cell=2.0e-6, fixed_secs=0.15, bytes_per_cell=12, per_class=True),
                 default_configs=DEFAULTS, sample_config=sample_config, bag_folds=True, paced=True, exact_shap=True,
-                regression_keys=("objective",))
+                regression_keys=("objective",), refit_tasks=("regression",), refit_config=refit_config)
