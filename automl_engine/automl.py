@@ -476,7 +476,7 @@ class AutoML:
                 oof = out_of_fold(fitted, X, splits, self.task_, self.n_classes_)
             if len(fitted) == 1 and keep:
                 estimator = fitted[0]
-            elif family.bags(self.task_):
+            elif family.bags(self.task_, len(self._y)):
                 estimator = FoldAverage(fitted, self.task_, self.n_classes_, self.n_jobs)
             else:
                 estimator = self._refit(family, config, fold_ctx, fitted, started, n_parallel, X,
@@ -593,7 +593,8 @@ class AutoML:
 
     def _layer_secs(self, key: str, validation: Validation) -> float:
         """A model's expected seconds: its folds, and a refit on all rows unless its folds are averaged."""
-        return self.cost_.model_secs(key, validation, refit=not FAMILIES[key].bags(getattr(self, "task_", self.task)))
+        bags = FAMILIES[key].bags(getattr(self, "task_", self.task), self.cost_.shape.n_rows)
+        return self.cost_.model_secs(key, validation, refit=not bags)
 
     def _stack_reserve(self, validation: Optional[Validation] = None, budget_secs: Optional[float] = None) -> float:
         """Seconds the first layer leaves for the second (none without a time budget)."""

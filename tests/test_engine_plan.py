@@ -231,7 +231,7 @@ def test_a_logistic_model_takes_the_strength_with_the_lowest_log_loss_over_all_f
 
 
 @pytest.mark.parametrize("key", ["GBM", "CatBoost"])
-def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average_their_folds(key):
+def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average_their_folds(key, monkeypatch):
     from sklearn.model_selection import KFold
 
     from automl_engine.families.base import REFIT_ROUNDS
@@ -266,6 +266,11 @@ def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average
 
     classes = AutoML(max_models=1, include_algos=[key], seed=1).fit(synthetic("binary", n=300), "y")
     assert isinstance(classes.models[f"{key}_1"].estimator, FoldAverage)  # classes: the fold models averaged
+    from automl_engine.families import base
+
+    monkeypatch.setattr(base, "REFIT_MAX_ROWS", 399)  # a table past the rows a refit is for: the average too
+    larger = AutoML(max_models=1, include_algos=[key], seed=1).fit(frame, "y")
+    assert isinstance(larger.models[f"{key}_1"].estimator, FoldAverage)
 
 
 def test_a_net_past_its_deadline_stops_within_an_epoch_on_a_large_table(monkeypatch):

@@ -62,6 +62,12 @@ def inner_deadline(deadline: Optional[float]) -> Optional[float]:
 # 10 binary tables the refit was worse on 7 (AUC gains from averaging five models), and on the three
 # multiclass tables its sharper probabilities went both ways (penguins -71% log loss, iris +92%).
 REFIT_ROUNDS = 1.2
+# Up to this many training rows: above it the refit gains nothing on the whole while it costs a fit, and
+# the average of five fold models, each of many rows, steadies the predictions more than a fourth more rows
+# sharpen them. Up to 20,000 rows the refit was better on 9 of 11 regression tables (mean -1.2%); above
+# it, on 6 tables of 22,000 to 300,000 rows, better on 2, worse on 3 (a generated table of 80,000 rows with
+# categories of 5,000 levels +2.4%, diamonds +0.9%), mean +0.5% (docs/benchmark-refit-study-2026-12-04.txt).
+REFIT_MAX_ROWS = 20_000
 
 
 def refit_rounds(best_rounds: list[int], least: int = 1) -> int:
@@ -117,7 +123,7 @@ class Family:
     # True: the final model averages the cross-validation fold models (no refit on all rows).
     bag_folds: bool = False
     # Tasks on which a family that averages its fold models is refit on all rows instead (``refit_config`` says
-    # how), keeping the average when the refit has no time; see ``bags``.
+    # how) on tables of up to REFIT_MAX_ROWS rows, keeping the average when the refit has no time; see ``bags``.
     refit_tasks: tuple[str, ...] = ()
     # Given the fitted fold estimators and the config, the config for the refit on all rows.
     refit_config: Optional[Callable[[list, dict], dict]] = None
@@ -130,9 +136,10 @@ class Family:
     paced: bool = False  # a model short of time can learn faster (a higher learning rate) instead of being cut
     exact_shap: bool = False  # SHAP values come from the model itself, not from a surrogate
 
-    def bags(self, task: str) -> bool:
-        """True when the final model of a cross-validation is its fold models averaged, not a refit."""
-        return self.bag_folds and task not in self.refit_tasks
+    def bags(self, task: str, n_rows: int) -> bool:
+        """True when the final model of a cross-validation is its fold models averaged, not a refit
+        (a family refit on ``refit_tasks`` is refit on tables of at most REFIT_MAX_ROWS training rows)."""
+        return self.bag_folds and (task not in self.refit_tasks or n_rows > REFIT_MAX_ROWS)
 
     def defaults(self, task: str) -> tuple[dict, ...]:
         """The default configs for a task."""
