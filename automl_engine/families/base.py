@@ -59,7 +59,7 @@ def inner_deadline(deadline: Optional[float]) -> Optional[float]:
 # before the trees start to fit noise. On 8 regression tables (7 LightGBM and 2 CatBoost defaults each,
 # test rows) the refit's error against the folds' average was 1.6% lower at x 1.2 (lower on 7 of 8 tables)
 # and 1.1% lower at x 1.0 (docs/benchmark-refit-study-2026-12-04.txt). For classes the average stays: on
-# 10 binary tables the refit was worse on 7 (AUC gains from averaging five models), and on the three
+# 9 binary tables the refit was worse on 7 (AUC gains from averaging five models), and on the three
 # multiclass tables its sharper probabilities went both ways (penguins -71% log loss, iris +92%).
 REFIT_ROUNDS = 1.2
 # Up to this many training rows: above it the refit gains nothing on the whole while it costs a fit, and
