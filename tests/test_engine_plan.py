@@ -257,7 +257,8 @@ def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average
     assert model.rounds >= 10 and grown == model.rounds and not model.cut_short_
 
     # The refit falls back on the folds' average when it has no time within the model's deadline ...
-    aml._refit(family, {}, ctx, fitted, time.time(), 1, X, model_deadline=None)  # there is time: a refit
+    refit = aml._refit(family, {}, ctx, fitted, time.time(), 1, X, model_deadline=None)  # there is time: a refit
+    assert not isinstance(refit, FoldAverage) and refit.named_steps["model"].rounds == rounds
     assert isinstance(aml._refit(family, {}, ctx, fitted, time.time() - 30, 1, X, model_deadline=time.time()),
                       FoldAverage)
     # ... and a refit cut by its deadline before its rounds says so (the run then keeps the average).
