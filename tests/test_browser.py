@@ -418,7 +418,10 @@ def pick_each_shap_class(pg, classes):
     labels = pg.evaluate(f"{plot}.layout.updatemenus[0].buttons.map(b => b.label)")
     assert labels == [f"class '{c}'" for c in classes]
     chart = pg.locator("#model-charts [data-chart=shap] .js-plotly-plot")
-    chart.scroll_into_view_if_needed()
+    # Scrolled by the page's own call: Playwright's scroll first waits for two equal animation frames,
+    # which a loaded machine's Chromium once did not give within 30 s (the clicks below wait as well).
+    pg.bring_to_front()
+    chart.evaluate("e => e.scrollIntoView({block: 'center'})")
     for label in classes[1:]:
         chart.locator(".updatemenu-header-group").click()
         chart.locator(".updatemenu-dropdown-button", has_text=f"class '{label}'").click()
