@@ -246,3 +246,32 @@ def test_the_scale_table_is_the_same_for_the_same_seed_and_cached_as_csv(tmp_pat
     assert test[scale.TARGET].value_counts().to_dict() == {"no": 50, "yes": 50}  # stratified
     with pytest.raises(KeyError):
         scale.scale_spec("scale-ranking-500")
+
+
+def test_the_sweep_tells_a_model_from_a_message_from_a_failure():
+    from bench.sweep import classify
+
+    board = json.dumps({"task": "binary", "leader": "GBM_1", "leaderboard": [{"model_id": "GBM_1"}], "elapsed_s": 9.0})
+    assert classify(0, board, "", budget=10).kind == "model" and not classify(0, board, "", budget=10).late
+    assert classify(0, board, "", budget=8).late  # 9 s is past 8 s + 5%
+    message = classify(2, "", "error: The target column 'y' has only one value; there is nothing to predict.\n", 10)
+    assert message.kind == "message" and message.detail.startswith("The target column 'y'")
+    crash = classify(1, "", "Traceback (most recent call last):\n  ...\nKeyError: 'x'\n", 10)
+    assert crash.kind == "failure" and "KeyError" in crash.detail
+    assert classify(2, "", "Traceback (most recent call last):\nerror: x\n", 10).kind == "failure"
+    assert classify(0, "no json here", "", 10).kind == "failure"
+    assert classify(0, json.dumps({"task": "binary", "leader": None, "leaderboard": []}), "", 10).kind == "failure"
+
+
+def test_the_sweep_runs_the_command_line_on_each_table_of_a_folder_with_a_drawn_target(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 3))
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 0] - 2 * x[:, 1] + x[:, 2]}).to_csv(tmp_path / "numbers.csv", index=False)
+    pd.DataFrame({"p": [1] * 60, "q": ["same"] * 60}).to_csv(tmp_path / "constant.csv", index=False)
+    run = subprocess.run([sys.executable, "-m", "bench.sweep", "--csv-dir", str(tmp_path), "--budget", "4"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = {l.split(" ")[0]: l for l in run.stdout.splitlines() if l.startswith(("numbers", "constant"))}
+    assert "MODEL - regression, leader" in lines["numbers"]
+    assert "MESSAGE - The target column" in lines["constant"] and "only one value" in lines["constant"]
+    assert "2 tables: a model on 1, a message on 1, failed on 0; past the budget + 5%: 0" in run.stdout
