@@ -24,6 +24,7 @@ SNIFF_LINES = 200
 SNIFF_CHARS = 256 * 1024  # the lines are looked for in this much of the text first
 DETECT_BYTES = 200_000  # the encoding of a file that is not UTF-8 is guessed from this much of it
 _BEYOND_ASCII = re.compile(rb"[\x80-\xff]")
+_WHOLE = re.compile(r"^\s*[-+]?\d+\s*$")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 _THOUSANDS_COMMA = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
@@ -147,20 +148,28 @@ def _looks_numeric(value: str) -> bool:
     return bool(_NUMBER.match(value))
 
 
+def _whole_number(value: str) -> bool:
+    return bool(_WHOLE.match(value))
+
+
 def has_header(rows: list[list[str]]) -> bool:
-    """A first row with no numbers, above rows with numbers in the same columns, is a header."""
+    """A first row with no numbers, above rows with numbers in the same columns, is a header; so is a
+    first row of whole numbers (years, say) above columns whose every value below has a fraction."""
     if len(rows) < 2:
         return True
     first = rows[0]
-    if any(_looks_numeric(v) for v in first if v):
-        numeric_below = [
-            sum(_looks_numeric(r[i]) for r in rows[1:] if i < len(r)) > 0 for i in range(len(first))
-        ]
-        # A numeric first row over numeric columns is data, not a header.
-        return not all(
-            numeric_below[i] for i, v in enumerate(first) if v and _looks_numeric(v)
-        )
-    return True
+    numbered = [i for i, v in enumerate(first) if v and _looks_numeric(v)]
+    if not numbered:
+        return True
+    below = [[r[i] for r in rows[1:] if i < len(r) and r[i].strip()] for i in range(len(first))]
+    # A numeric first row over numeric columns is data, not a header...
+    if not all(any(_looks_numeric(v) for v in below[i]) for i in numbered):
+        return True
+    # ...unless it is whole numbers, unique, over columns of fractions: rows of a file do not drop their
+    # fractions all at once, while headers such as 1850,1860,... are whole numbers.
+    whole = all(_whole_number(first[i]) for i in numbered) and len({first[i].strip() for i in numbered}) == len(numbered)
+    fractions = sum(bool(below[i]) and not any(_whole_number(v) for v in below[i]) for i in numbered)
+    return whole and fractions > len(numbered) / 2
 
 
 def _dialect(text: str) -> tuple[str, str, str | None, bool]:

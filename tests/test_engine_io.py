@@ -51,6 +51,17 @@ def test_detects_a_missing_header_and_names_columns():
     assert len(frame) == 3
 
 
+def test_a_header_of_years_over_columns_of_fractions_is_a_header():
+    frame = read_csv(b"region,1850,1860,1870\nnorth,0.25,0.5,0.75\nsouth,1.5,2.25,3.0\n")
+    assert list(frame.columns) == ["region", "1850", "1860", "1870"] and len(frame) == 2
+    assert frame["1860"].tolist() == [0.5, 2.25]
+    frame = read_csv(b"1850,1860\n3.8e-05,6.9e-05\n0.0,0.5\n")  # numbers only: still the years' header
+    assert list(frame.columns) == ["1850", "1860"] and len(frame) == 2
+    # Whole numbers that repeat, or over columns that have whole numbers further down, are data.
+    assert list(read_csv(b"1,1\n0.5,0.25\n0.75,0.5\n").columns) == ["column_1", "column_2"]
+    assert len(read_csv(b"3,4\n2.5,1.5\n7,8\n")) == 3
+
+
 def test_skips_blank_lines_and_reads_pipes():
     frame = read_csv(b"a|b\n\n1|x\n\n2|y\n")
     assert frame["b"].tolist() == ["x", "y"]
