@@ -199,6 +199,7 @@ def feature_spec(frame: pd.DataFrame, target: str, ignore: tuple = (), keep: tup
     spec = FeatureSpec()
     infos = (_numeric_kind(frame[c], len(frame)) or infer_column(frame[c], len(frame))
              for c in frame.columns if c != target)  # no copy of the table
+    identifiers = []
     for info in infos:
         if info.kind == ID and info.name in keep:
             info = _kept(info, frame[info.name])
@@ -208,9 +209,17 @@ def feature_spec(frame: pd.DataFrame, target: str, ignore: tuple = (), keep: tup
             getattr(spec, info.kind).append(info.name)
         else:
             spec.dropped[info.name] = info.reason
+            identifiers += [info.name] if info.kind == ID else []
     if not spec.columns:
+        keep_hint = ""
+        if identifiers:  # a row number may also be a time or an order that the target follows
+            names = ", ".join(f"'{n}'" for n in identifiers)
+            keep_hint = (f" {names} looked like row identifiers; if one means something (a time, an order, a "
+                         "measurement), keep it (in the app: tick it under Advanced settings, Columns to learn "
+                         "from; command line: --keep-columns; API: keep_columns).")
         raise DataError("No usable feature columns are left once ID-like and constant columns "
-                        f"are set aside ({', '.join(spec.dropped) or 'none'}). Add columns that describe each row.")
+                        f"are set aside ({', '.join(spec.dropped) or 'none'}).{keep_hint} "
+                        "Otherwise add columns that describe each row.")
     return spec
 
 

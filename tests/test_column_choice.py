@@ -67,6 +67,17 @@ def test_an_impossible_choice_of_columns_gets_a_plain_message(kwargs, message):
         fit(synthetic("regression", n=60), **kwargs)
 
 
+def test_a_table_whose_only_feature_looks_like_an_identifier_says_how_to_keep_it(tmp_path, capsys):
+    path = tmp_path / "series.csv"
+    pd.DataFrame({"time": range(1, 121), "value": np.sin(np.arange(120) / 8)}).to_csv(path, index=False)
+    assert cli_main(["train", str(path), "--target", "value", "--max-models", "1"]) == 2
+    message = capsys.readouterr().err
+    assert "'time' looked like row identifiers" in message and "--keep-columns" in message
+    code = cli_main(["train", str(path), "--target", "value", "--max-models", "1", "--nfolds", "3",
+                     "--include-algos", "GBM", "--keep-columns", "time", "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out.splitlines()[-1])["leader"] == "GBM_1"
+
+
 def test_the_command_line_takes_the_choice(tmp_path, capsys):
     path = tmp_path / "ordered.csv"
     ordered_table().to_csv(path, index=False)
@@ -150,3 +161,23 @@ def test_the_api_takes_the_choice_checks_it_and_the_receipt_and_estimate_show_it
     assert receipt["data"]["feature_columns_used"] == 3
     again = owner_api.post(f"/api/experiments/{experiment_id}/rerun/").json()["id"]
     assert Experiment.objects.get(pk=again).options["keep_columns"] == ["order"]
+
+
+@pytest.mark.django_db
+def test_a_table_whose_only_feature_looks_like_a_row_number_trains_once_the_api_keeps_it(owner_api):
+    series = pd.DataFrame({"time": range(1, 121), "value": np.sin(np.arange(120) / 8)})
+    dataset = upload(owner_api, series, api=True)
+
+    def post(**fields):
+        body = {"dataset": dataset.pk, "target": "value", "max_models": 1, "nfolds": 3, "include_algos": ["GBM"]}
+        return owner_api.post("/api/experiments/", json.dumps({**body, **fields}), content_type="application/json")
+
+    refused = post()
+    assert refused.status_code == 400 and not Experiment.objects.exists()
+    assert "If 'time' means something (a time, an order, a measurement), tick it under Advanced settings, " \
+           "Columns to learn from to keep it" in refused.json()["error"]
+    response = post(keep_columns=["time"])
+    assert response.status_code == 201, response.json()
+    assert runs.run_experiment(response.json()["id"], "test") == "succeeded"
+    receipt = owner_api.get(f"/api/experiments/{response.json()['id']}/receipt/").json()
+    assert receipt["data"]["feature_columns_used"] == 1 and receipt["settings"]["keep_columns"] == ["time"]

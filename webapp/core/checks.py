@@ -13,15 +13,16 @@ MAX_NAME = 255  # Experiment.target is a CharField of this length
 LABEL_KINDS = ("categorical", "text")
 
 
-def target_problem(columns: list[dict], n_rows: int, target: str, task: str) -> str | None:
-    """A message saying why this target cannot be trained on, or None."""
+def target_problem(columns: list[dict], n_rows: int, target: str, task: str, keep=()) -> str | None:
+    """A message saying why this target cannot be trained on, or None (``keep``: identifier-like columns
+    the person chose to learn from)."""
     by_name = {c["name"]: c for c in columns}
     if len(target) > MAX_NAME:
         return (f"The target's column name is {len(target)} characters long; names up to {MAX_NAME} "
                 "characters can be predicted. Shorten the column name in the file and upload it again.")
     col = by_name[target]
     return (_values_problem(col, n_rows) or _task_problem(col, task)
-            or _features_problem(columns, target))
+            or _features_problem(columns, target, keep))
 
 
 def _values_problem(col: dict, n_rows: int) -> str | None:
@@ -51,10 +52,13 @@ def _task_problem(col: dict, task: str) -> str | None:
     return None
 
 
-def _features_problem(columns: list[dict], target: str) -> str | None:
+def _features_problem(columns: list[dict], target: str, keep=()) -> str | None:
     others = [c for c in columns if c["name"] != target]
-    if any(c["type"] in USED_KINDS for c in others):
+    if any(c["type"] in USED_KINDS or (c["type"] == "id" and c["name"] in keep) for c in others):
         return None
     dropped = ", ".join(f"{c['name']} ({c['reason'] or c['type']})" for c in others[:10])
+    identifiers = [f"'{c['name']}'" for c in others if c["type"] == "id"][:10]
+    hint = (f" If {' or '.join(identifiers)} means something (a time, an order, a measurement), tick it under "
+            "Advanced settings, Columns to learn from to keep it; otherwise add" if identifiers else " Add")
     return ("No column can be used to predict from: " + (dropped or "the file has only the target")
-            + ". Add columns that describe each row.")
+            + "." + hint + " columns that describe each row.")

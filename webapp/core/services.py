@@ -197,7 +197,7 @@ def _check_question(dataset: Dataset, target: str, task: str, options: Experimen
     if target not in names:
         raise InputError(f"'{target[:300]}' is not a column of this dataset. "
                          f"Choose one of: {', '.join(names[:30])}.")
-    problem = target_problem(dataset.columns, dataset.n_rows, target, task or "auto") \
+    problem = target_problem(dataset.columns, dataset.n_rows, target, task or "auto", options.keep_columns or ()) \
         or options.column_problem(names, target) or _nothing_left(dataset, target, options)
     if problem:
         raise InputError(problem)
