@@ -174,8 +174,8 @@ def test_a_table_whose_only_feature_looks_like_a_row_number_trains_once_the_api_
 
     refused = post()
     assert refused.status_code == 400 and not Experiment.objects.exists()
-    assert "If 'time' means something (a time, an order, a measurement), tick it under Advanced settings, " \
-           "Columns to learn from to keep it" in refused.json()["error"]
+    assert "If 'time' means something (a time, an order, a measurement), keep it (tick it under Advanced " \
+           "settings, Columns to learn from; API: keep_columns)" in refused.json()["error"]
     response = post(keep_columns=["time"])
     assert response.status_code == 201, response.json()
     assert runs.run_experiment(response.json()["id"], "test") == "succeeded"

@@ -58,7 +58,7 @@ def _features_problem(columns: list[dict], target: str, keep=()) -> str | None:
         return None
     dropped = ", ".join(f"{c['name']} ({c['reason'] or c['type']})" for c in others[:10])
     identifiers = [f"'{c['name']}'" for c in others if c["type"] == "id"][:10]
-    hint = (f" If {' or '.join(identifiers)} means something (a time, an order, a measurement), tick it under "
-            "Advanced settings, Columns to learn from to keep it; otherwise add" if identifiers else " Add")
+    hint = (f" If {' or '.join(identifiers)} means something (a time, an order, a measurement), keep it (tick it "
+            "under Advanced settings, Columns to learn from; API: keep_columns); otherwise add" if identifiers else " Add")
     return ("No column can be used to predict from: " + (dropped or "the file has only the target")
             + "." + hint + " columns that describe each row.")
