@@ -36,10 +36,11 @@ MIN_ROWS = 10
 # The default models, in the order they are tried: boosting first (quick and good on most tables,
 # and it yields the first leaderboard row), then one of each family, then more boosting defaults.
 DEFAULT_MODELS = (("GBM", 0), ("GLM", 0), ("DRF", 0), ("DeepLearning", 0), ("GBM", 1), ("GBM", 6), ("CatBoost", 0),
-                  ("XRT", 0), ("GBM", 2), ("GBM", 3), ("CatBoost", 1), ("GBM", 5))
+                  ("XGBoost", 0), ("XRT", 0), ("GBM", 2), ("GBM", 3), ("CatBoost", 1), ("XGBoost", 1), ("GBM", 5),
+                  ("XGBoost", 2))
 COUNT_LOSS_AFTER = ("GBM", 2)  # regression tries the count loss (boosting default 4) right after this one
 # The random search after the default models: LightGBM has three turns in seven.
-SEARCH_ORDER = ("GBM", "XRT", "CatBoost", "GBM", "DeepLearning", "GBM", "DRF")
+SEARCH_ORDER = ("GBM", "XRT", "CatBoost", "GBM", "XGBoost", "DeepLearning", "GBM", "DRF")
 FIRST_MODEL_MARGIN = 0.5  # the first model plans to use this share of its window (the fit has fixed costs)
 RESCUE_FAMILIES = ("GBM", "GLM", "XRT", "DRF", "DeepLearning")
 RESCUE_ROWS = 10_000
@@ -258,7 +259,7 @@ class AutoML:
         self._splits = make_splits(self.validation_, self.task_, self._y, self.seed)
         self.warnings_ = data_warnings(self._X, self._y, self.task_, self.classes_, self.seed) if warnings else []
         self._oof: dict[str, np.ndarray] = {}
-        self._pace: Optional[tuple[dict, float]] = None  # config and seconds of a boosting model that converged
+        self._pace: dict[str, tuple[dict, float]] = {}  # per family: config and seconds of a boosting model that converged
         self._test = None
         self._test_raw: dict[str, np.ndarray] = {}
         self._tried: set[str] = set()  # model ids an earlier run of this experiment tried
@@ -364,15 +365,15 @@ class AutoML:
 
     def _adapted(self, key: str, config: dict) -> dict:
         """The config for this run's task: for classes, without the settings only numbers use. For
-        numbers, a boosting default without a loss of its own takes the loss of the best boosting
-        model so far.
+        numbers, a boosting default without a loss of its own takes the loss of the best LightGBM
+        model so far (an XGBoost model always does: LightGBM's defaults and search try the losses).
 
         On prices and counts the log-link losses often beat squared error by a wide margin; the
         defaults that follow then build on that rather than on the weaker loss.
         """
         unused = () if self.task_ == "regression" else FAMILIES[key].regression_keys
         config = {k: v for k, v in config.items() if k not in unused}
-        if key != "GBM" or self.task_ != "regression" or "objective" in config:
+        if key not in ("GBM", "XGBoost") or self.task_ != "regression" or "objective" in config:
             return config
         done = [m for m in self.models.values() if m.algo == "GBM"]
         if done:
@@ -396,10 +397,10 @@ class AutoML:
             return config
         rate = float(config["learning_rate"])
         allowed = model_deadline - started
-        if self._pace is None:  # nothing converged yet: the cost model tells
+        if key not in self._pace:  # nothing of this family converged yet: the cost model tells
             expected = self._expected_secs(key) * config_factor(key, config)
         else:
-            done, secs = self._pace
+            done, secs = self._pace[key]
             expected = secs * config_factor(key, config) / config_factor(key, done)
         if expected <= 0.9 * allowed:
             return config
@@ -492,7 +493,7 @@ class AutoML:
         if ran_free and splits is self._splits and layer is None:  # a sample says little about all rows
             self.cost_.observe(family.key, expected, secs)
             if family.paced and "learning_rate" in config:
-                self._pace = (config, secs)
+                self._pace[family.key] = (config, secs)
         if layer is None:
             model = self._make_model(model_id, family.key, estimator, recorded, oof, started)
         else:

@@ -87,13 +87,13 @@ def _pipelines(model: TrainedModel) -> list:
     return list(getattr(model.estimator, "estimators", [model.estimator]))
 
 
-def _lgbm_contributions(model: TrainedModel, X: pd.DataFrame, class_index: int) -> tuple[np.ndarray, float]:
-    """Exact tree SHAP from LightGBM, averaged over the model's fold boosters, summed per raw column."""
+def _tree_contributions(model: TrainedModel, X: pd.DataFrame, class_index: int) -> tuple[np.ndarray, float]:
+    """Exact tree SHAP from the boosting library, averaged over the model's fold boosters, summed per raw column."""
     values, bases = [], []
     for pipe in _pipelines(model):
         booster = pipe.named_steps["model"]
         Z = np.asarray(pipe.named_steps["prep"].transform(X), dtype=float)
-        contrib = booster_predict(booster, Z, pred_contrib=True)
+        contrib = booster.contributions(Z)
         width = Z.shape[1] + 1
         if model.task == "multiclass":
             contrib = contrib[:, class_index * width:(class_index + 1) * width]
@@ -103,7 +103,7 @@ def _lgbm_contributions(model: TrainedModel, X: pd.DataFrame, class_index: int) 
 
 
 def _surrogate_contributions(model: TrainedModel, X: pd.DataFrame, class_index: int, seed: int):
-    """SHAP values of a LightGBM surrogate fit to the model's own predictions (for non-GBM models)."""
+    """SHAP values of a LightGBM surrogate fit to the model's own predictions (for models without exact SHAP)."""
     from .families import BuildContext
     from .families.gbm import FAMILY as GBM
     from .schema import FeatureSpec
@@ -134,7 +134,7 @@ def shap_values(model: TrainedModel, frame: pd.DataFrame, max_rows: int = 300, c
                 seed: int = 0) -> dict:
     """SHAP contributions per row and raw column, on the model's raw output scale (log-odds for classes).
 
-    LightGBM models give exact tree SHAP values; other models and ensembles are explained through
+    LightGBM and XGBoost models give exact tree SHAP values; other models and ensembles are explained through
     a LightGBM surrogate trained on their predictions (its fidelity, R², is reported).
     """
     X = _sample(frame.reindex(columns=model.features), max_rows, seed).reset_index(drop=True)
@@ -145,7 +145,7 @@ def shap_values(model: TrainedModel, frame: pd.DataFrame, max_rows: int = 300, c
     family = FAMILIES.get(model.algo)
     is_gbm = family is not None and family.exact_shap and not isinstance(model, EnsembleModel)
     if is_gbm:
-        values, base = _lgbm_contributions(model, X, class_index)
+        values, base = _tree_contributions(model, X, class_index)
         method, fidelity = "tree_shap", None
     else:
         values, base, fidelity = _surrogate_contributions(model, X, class_index, seed)

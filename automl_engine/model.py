@@ -144,7 +144,8 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "memory_gb": memory_gb, "system": platform.platform(terse=True)}
 
 
-MODEL_LIBRARIES = ("lightgbm", "catboost")  # imported when a model needs them; their versions go in every run
+MODEL_LIBRARIES = ("lightgbm", "catboost", "xgboost")  # imported when a model needs them; their versions go in every run
+PIP_NAMES = {"xgboost": "xgboost-cpu"}  # the package to install a library by, where the names differ (without GPU libraries)
 
 
 def library_versions() -> dict:
@@ -168,7 +169,7 @@ def load_libraries() -> None:
     for name in MODEL_LIBRARIES:
         try:
             importlib.import_module(name)
-        except ImportError:  # pragma: no cover - both are in requirements.txt
+        except ImportError:  # pragma: no cover - all are in requirements.txt
             pass
 
 

@@ -29,6 +29,7 @@ from .families.deeplearning import MLPEstimator
 from .families.drf import ForestEstimator
 from .families.gbm import LGBMEstimator
 from .families.glm import GLMEstimator
+from .families.xgboost_family import XGBEstimator
 from .model import EnsembleModel, StackedModel, TrainedModel
 from .preprocessing import (LARGEST, TRUE_VALUES, DatetimeParts, TextColumn, ToBool, ToCategory, ToNumber,
                             _parse_dates)
@@ -319,7 +320,7 @@ def _features(g: Graph, prep, inputs: dict) -> str:
 # -- trees ------------------------------------------------------------------------------------------
 class Trees:
     """Trees gathered into one ai.onnx.ml TreeEnsemble (opset 5, double precision, summed)."""
-    LEQ, MEMBER = 0, 6
+    LEQ, LT, MEMBER = 0, 1, 6
 
     def __init__(self):
         self.roots, self.features, self.modes, self.splits = [], [], [], []
@@ -583,6 +584,48 @@ def _catboost(g: Graph, est: CatBoostEstimator, x: str, task: str) -> str:
     return g.op("Softmax", raw, axis=1)
 
 
+def _xgb_tree(trees: Trees, node: dict, target: int) -> tuple[int, int]:
+    if "leaf" in node:
+        return trees.leaf(target, float(np.float32(node["leaf"])))
+    children = {child["nodeid"]: child for child in node["children"]}
+    # x < split goes to "yes"; XGBoost holds the threshold in single precision
+    index = trees.node(int(node["split"][1:]), Trees.LT, float(np.float32(node["split_condition"])),
+                       node["missing"] == node["yes"])
+    trees.link(index, _xgb_tree(trees, children[node["yes"]], target), _xgb_tree(trees, children[node["no"]], target))
+    return index, 0
+
+
+def _xgboost(g: Graph, est: XGBEstimator, x: str, task: str) -> str:
+    booster = est.booster_[:est.best_iteration_]
+    learner = json.loads(booster.save_config())["learner"]
+    objective = learner["objective"]["name"]
+    base = float(learner["learner_model_param"]["base_score"].strip("[]"))
+    k = int(learner["learner_model_param"].get("num_class", "0")) or 1
+    trees = Trees()
+    for t, text in enumerate(booster.get_dump(dump_format="json")):
+        node = json.loads(text)
+        if "leaf" in node:
+            trees.stump(t % k, float(np.float32(node["leaf"])))
+        else:
+            trees.roots.append(_xgb_tree(trees, node, t % k)[0])
+    # XGBoost compares in single precision: round the inputs the same way
+    x32 = g.op("Cast", g.op("Cast", x, to=1), to=11)
+    if objective == "binary:logistic":  # the base score is a probability, or a mean on a log link
+        base = float(np.log(base / (1.0 - base)))
+    elif objective in ("count:poisson", "reg:tweedie"):
+        base = float(np.log(base))
+    raw = g.op("Add", trees.emit(g, x32, k), g.num(base))
+    if objective == "reg:squarederror":
+        return g.op("Reshape", raw, g.const([-1], np.int64))
+    if objective in ("count:poisson", "reg:tweedie"):
+        return g.op("Exp", g.op("Reshape", raw, g.const([-1], np.int64)))
+    if objective == "binary:logistic":
+        return _two_columns(g, g.op("Sigmoid", raw))
+    if objective == "multi:softprob":
+        return g.op("Softmax", raw, axis=1)
+    raise NotConvertible(f"the XGBoost objective {objective!r} has no ONNX form here")
+
+
 # -- linear models and nets -------------------------------------------------------------------------
 def _affine(g: Graph, x: str, coef: np.ndarray, intercept) -> str:
     return g.op("Add", g.op("MatMul", x, g.const(np.asarray(coef, dtype=float).T)),
@@ -637,8 +680,8 @@ def _classes_of(est) -> np.ndarray | None:
 def _aligned(g: Graph, out: str, est, n_classes: int, task: str) -> str:
     """Probabilities in columns 0..n_classes-1 even if the model (a fold's) lacked a class."""
     classes = _classes_of(est)
-    if task == "regression" or isinstance(est.steps[-1][1], (LGBMEstimator, CatBoostEstimator)) or classes is None \
-            or len(classes) == n_classes:
+    boosting = isinstance(est.steps[-1][1], (LGBMEstimator, CatBoostEstimator, XGBEstimator))  # a column per class
+    if task == "regression" or boosting or classes is None or len(classes) == n_classes:
         return out
     spread = np.zeros((len(classes), n_classes))
     spread[np.arange(len(classes)), np.asarray(classes, dtype=int)] = 1.0
@@ -646,7 +689,7 @@ def _aligned(g: Graph, out: str, est, n_classes: int, task: str) -> str:
 
 
 LEARNERS = ((LGBMEstimator, _lgbm), (ForestEstimator, _forest), (GLMEstimator, _glm), (MLPEstimator, _mlp),
-            (CatBoostEstimator, _catboost))
+            (CatBoostEstimator, _catboost), (XGBEstimator, _xgboost))
 
 
 def _pipeline(g: Graph, pipe, inputs: dict, task: str, n_classes: int) -> str:

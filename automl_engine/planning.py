@@ -225,10 +225,13 @@ def config_factor(family: str, config: dict) -> float:
     """How much a configuration costs relative to the family's first default.
 
     Boosting needs about inversely as many trees as its learning rate, and a tree costs more with
-    more leaves (roughly with the square root, as deeper levels hold fewer rows).
+    more leaves (roughly with the square root, as deeper levels hold fewer rows). XGBoost grows its
+    trees level by level, each level one pass over the rows' histograms: a tree costs about its depth.
     """
-    if family != "GBM" or "learning_rate" not in config:
+    if family not in ("GBM", "XGBoost") or "learning_rate" not in config:
         return 1.0
+    if family == "XGBoost":
+        return 0.05 / float(config["learning_rate"]) * float(config.get("max_depth", 6)) / 6
     return 0.05 / float(config["learning_rate"]) * (float(config.get("num_leaves", 31)) / 31) ** 0.5
 
 

@@ -231,7 +231,7 @@ def test_the_page_and_the_api_store_the_same_settings_and_both_take_a_test_split
     client.post(f"/datasets/{dataset_id}/", {
         "target": "y", "task": "auto", "budget": "custom", "max_models": "2", "nfolds": "3", "seed": "9",
         "test_split": "25", "algos_shown": "1",
-        "algos": ["GLM", "DRF", "GBM", "XRT", "CatBoost", "StackedEnsemble"]})
+        "algos": ["GLM", "DRF", "GBM", "XRT", "CatBoost", "XGBoost", "StackedEnsemble"]})
     by_page = Experiment.objects.exclude(pk=by_api).get()
     assert Experiment.objects.get(pk=by_api).options == by_page.options
     assert by_page.options["test_split"] == 0.25 and by_page.options["exclude_algos"] == ["DeepLearning"]
@@ -239,7 +239,8 @@ def test_the_page_and_the_api_store_the_same_settings_and_both_take_a_test_split
     leader = ModelResult.objects.get(experiment_id=by_api, model_id=Experiment.objects.get(pk=by_api).leader_model_id)
     assert leader.test_metrics and 0 <= leader.test_metrics["auc"] <= 1  # scored on the rows kept aside
     for bad, field in (({"test_split": 0.9}, "test_split"), ({"test_split": "a"}, "test_split"),
-                       ({"exclude_algos": ["GLM", "DRF", "GBM", "XRT", "DeepLearning", "CatBoost"]}, "besides stacked")):
+                       ({"exclude_algos": ["GLM", "DRF", "GBM", "XRT", "DeepLearning", "CatBoost", "XGBoost"]},
+                        "besides stacked")):
         response = create_experiment(owner_api, dataset_id, **bad)
         assert response.status_code == 400 and field in response.json()["error"], bad
         estimate = owner_api.post("/api/experiments/estimate/", json.dumps({"dataset": dataset_id, "target": "y", **bad}),

@@ -95,7 +95,7 @@ def test_the_wine_sample_is_one_click_and_suggests_its_target(owner_client):
     ({"budget": "custom", "max_runtime_secs": 30, "max_models": ""}, {"max_runtime_secs": 30, "max_models": None}),
     ({"budget": "custom", "max_runtime_secs": "", "max_models": 4}, {"max_runtime_secs": None, "max_models": 4}),
     ({"test_split": 20, "nfolds": 3, "seed": 7}, {"test_split": 0.2, "nfolds": 3, "seed": 7}),
-    ({"algos": ["GLM", "DRF"]}, {"exclude_algos": ["GBM", "XRT", "DeepLearning", "CatBoost", "StackedEnsemble"]}),
+    ({"algos": ["GLM", "DRF"]}, {"exclude_algos": ["GBM", "XRT", "DeepLearning", "CatBoost", "XGBoost", "StackedEnsemble"]}),
     ({"sort_metric": "binary:logloss"}, {"sort_metric": "logloss"}),
 ])
 def test_the_new_experiment_form_turns_presets_and_advanced_settings_into_options(owner_client, fields, options):

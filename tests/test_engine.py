@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from automl_engine import AutoML, DataError, load_model
@@ -160,6 +161,24 @@ def test_explanations_for_every_model_including_ensembles(task):
     assert across["importance_heatmap"]["features"][0] == "x1"
     matrix = np.asarray(across["model_correlation"]["matrix"])
     assert matrix.shape == (len(aml.models),) * 2 and np.allclose(np.diag(matrix), 1.0)
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_an_xgboost_model_is_explained_by_its_own_exact_shap_values(task):
+    from automl_engine.explain import shap_values
+
+    frame = synthetic(task, n=300)
+    aml = AutoML(max_models=1, nfolds=3, seed=1, include_algos=["XGBoost"]).fit(frame, "y")
+    model = aml.models[aml.leaderboard[0]["model_id"]]
+    assert model.algo == "XGBoost"
+    shap = shap_values(model, frame.drop(columns="y"), max_rows=300)
+    assert shap["method"] == "tree_shap" and shap["fidelity_r2"] is None
+    values = np.asarray(shap["values"])
+    spread = np.std(values, axis=0)
+    assert spread[shap["features"].index("x1")] == spread.max()
+    if task == "regression":  # one model refit on all rows, squared error: the values add up to its prediction
+        rows = pd.DataFrame({f: shap["feature_values"][i] for i, f in enumerate(shap["features"])})
+        assert np.allclose(values.sum(axis=1) + shap["base_value"], model.predict_raw(rows), atol=1e-3)
 
 
 def test_a_column_that_gives_the_answer_away_is_flagged_as_leakage():

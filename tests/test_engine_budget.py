@@ -46,6 +46,56 @@ def test_catboost_past_its_deadline_stops_adding_trees():
     assert free.named_steps["model"].model_.tree_count_ > 50  # without a deadline it learns on
 
 
+def test_xgboost_past_its_deadline_stops_adding_trees_and_stops_early_on_its_own_rows():
+    from automl_engine.families.xgboost_family import MIN_ROUNDS as XGB_MIN_ROUNDS
+
+    frame = synthetic("binary", n=400)
+    y = (frame["y"] == "yes").astype(int).to_numpy()
+    spec, ctx = _context(frame, "binary", deadline=time.time() - 1)
+    model = FAMILIES["XGBoost"].build(ctx, {"learning_rate": 0.01}).fit(frame[spec.columns], y)
+    assert model.named_steps["model"].booster_.num_boosted_rounds() <= XGB_MIN_ROUNDS + 1
+    spec, ctx = _context(frame, "binary", deadline=None)
+    free = FAMILIES["XGBoost"].build(ctx, {"learning_rate": 0.1}).fit(frame[spec.columns], y)
+    booster = free.named_steps["model"]
+    assert booster.booster_.num_boosted_rounds() > 50  # without a deadline it learns on
+    # a tenth of the rows told it where to stop, and it keeps the rounds up to its best one
+    import xgboost
+    from sklearn.metrics import log_loss
+
+    from automl_engine.families.base import stopping_split
+
+    Z = np.asarray(free.named_steps["prep"].transform(frame[spec.columns]), dtype=np.float32)
+    _, Z_stop, _, y_stop = stopping_split(Z, y, "binary", 0)
+    kept = booster.booster_.num_boosted_rounds()
+    losses = [log_loss(y_stop, booster.booster_.predict(xgboost.DMatrix(Z_stop), iteration_range=(0, i)), labels=[0, 1])
+              for i in range(1, kept + 1)]
+    assert booster.best_iteration_ == kept == int(np.argmin(losses)) + 1 < 3000
+    proba = free.predict_proba(frame[spec.columns])
+    assert proba.shape == (400, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert ((proba[:, 1] > 0.5) == y).mean() > 0.8
+
+
+def test_xgboost_on_too_few_rows_to_hold_out_counts_its_rounds_and_gives_every_class_a_column():
+    from sklearn.metrics import log_loss
+
+    from automl_engine.families.xgboost_family import ROUNDS, XGBEstimator
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(596, 4))
+    y = np.digitize(X[:, 0] + 0.5 * X[:, 1] + 0.5 * rng.normal(size=596), [-0.6, 0.6])
+    params = {"learning_rate": 0.1, "max_depth": 6}
+    model = XGBEstimator(task="multiclass", params=dict(params), n_jobs=1, n_classes=4).fit(X[:96], y[:96])
+    assert 10 <= model.booster_.num_boosted_rounds() < ROUNDS
+    proba = model.predict_proba(X[96:])
+    # A class no training row has still gets a column, and far less probability than the classes learnt
+    assert proba.shape == (500, 4) and np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+    assert proba[:, 3].mean() < 0.05 < proba[:, :3].mean(axis=0).min()
+    every_round = XGBEstimator(task="multiclass", params=dict(params), n_jobs=1, n_classes=4, rounds=ROUNDS // 3)
+    every_round.fit(X[:96], y[:96])
+    counted, uncounted = (log_loss(y[96:], m.predict_proba(X[96:]), labels=[0, 1, 2, 3]) for m in (model, every_round))
+    assert counted < 0.8 * uncounted
+
+
 def test_boosting_sets_aside_no_more_leaves_than_its_rows_allow_and_grows_the_same_trees():
     import lightgbm
 
@@ -281,21 +331,21 @@ def test_a_linear_model_fits_on_a_sample_of_a_large_table_and_predicts_every_row
     assert model.metrics[metric] < (1.0 if task == "regression" else 0.9)  # cross-validated: it learned
 
 
-@pytest.mark.parametrize("key", ["GBM", "CatBoost"])
+@pytest.mark.parametrize("key", ["GBM", "CatBoost", "XGBoost"])
 def test_boosting_fold_models_of_a_small_table_stop_where_their_fold_stops_improving(key, monkeypatch):
     """Below a thousand rows a fold model holding out a tenth of its own rows would learn from 72% of the
     table; the fold's validation rows tell it when to stop instead, as they do on large tables."""
     from sklearn.metrics import log_loss
     from sklearn.model_selection import StratifiedKFold
 
-    from automl_engine.families import catboost_family, gbm
+    from automl_engine.families import catboost_family, gbm, xgboost_family
     from automl_engine.validation import cross_validate
 
     def no_holdout(*args, **kwargs):
         raise AssertionError("a fold model held out rows of its own")
 
-    monkeypatch.setattr(gbm, "stopping_split", no_holdout)
-    monkeypatch.setattr(catboost_family, "stopping_split", no_holdout)
+    for module in (gbm, catboost_family, xgboost_family):
+        monkeypatch.setattr(module, "stopping_split", no_holdout)
     frame = synthetic("binary", n=300, seed=4)
     X, y = frame.drop(columns="y"), (frame["y"] == "yes").to_numpy().astype(int)
     family = FAMILIES[key]
@@ -312,6 +362,14 @@ def test_boosting_fold_models_of_a_small_table_stop_where_their_fold_stops_impro
             losses = [log_loss(y[valid_idx], model.booster_.predict(Xv, num_iteration=i), labels=[0, 1])
                       for i in range(1, kept + 1)]
             assert model.best_iteration_ == int(np.argmin(losses)) + 1  # the best round is the last one kept
+        elif key == "XGBoost":  # XGBoost too
+            import xgboost
+
+            kept = model.booster_.num_boosted_rounds()
+            rows = xgboost.DMatrix(np.asarray(Xv, dtype=np.float32))
+            losses = [log_loss(y[valid_idx], model.booster_.predict(rows, iteration_range=(0, i)), labels=[0, 1])
+                      for i in range(1, kept + 1)]
+            assert model.best_iteration_ == kept == int(np.argmin(losses)) + 1
         else:
             losses = [log_loss(y[valid_idx], p[:, 1], labels=[0, 1])
                       for p in model.model_.staged_predict_proba(model._data(Xv))]

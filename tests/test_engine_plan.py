@@ -114,7 +114,7 @@ def test_a_class_only_in_the_holdouts_validation_rows_keeps_every_probability_in
     frame["y"] = np.where(frame["x1"] > 0.5, "c_hi", np.where(frame["x1"] < -0.5, "c_lo", "c_mid"))
     (_, valid), = make_splits(Validation("holdout"), "multiclass", np.zeros(n, dtype=int), seed=1)
     frame.loc[valid[0], "y"] = "a_solo"  # sorts first: every column after it would shift if not aligned
-    algos = ["GLM", "DRF", "XRT", "GBM", "DeepLearning", "CatBoost"]
+    algos = ["GLM", "DRF", "XRT", "GBM", "DeepLearning", "CatBoost", "XGBoost"]
     aml = AutoML(max_models=len(algos) + 2, nfolds=0, seed=1, include_algos=algos + ["StackedEnsemble"]).fit(
         frame, "y", test_frame=frame.iloc[300:])
     assert aml.classes_[0] == "a_solo" and not aml.failures
@@ -230,7 +230,7 @@ def test_a_logistic_model_takes_the_strength_with_the_lowest_log_loss_over_all_f
     assert model.estimator.named_steps["model"].model_.C == pytest.approx(model.params["C"] * 300 / 240)
 
 
-@pytest.mark.parametrize("key", ["GBM", "CatBoost"])
+@pytest.mark.parametrize("key", ["GBM", "CatBoost", "XGBoost"])
 def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average_their_folds(key, monkeypatch):
     from sklearn.model_selection import KFold
 
@@ -245,7 +245,7 @@ def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average
     family = FAMILIES[key]
     _, fitted = cross_validate(lambda: family.build(ctx, {}), X, y, splits, "regression", 0, None)
     models = [est.named_steps["model"] for est in fitted]
-    best = [m.best_iteration_ if key == "GBM" else m.model_.tree_count_ for m in models]
+    best = [m.model_.tree_count_ if key == "CatBoost" else m.best_iteration_ for m in models]
     rounds = family.refit_config(fitted, {})["rounds"]
     assert rounds == round(np.mean(best) * REFIT_ROUNDS) > np.mean(best)  # the folds' mean, scaled up for more rows
 
@@ -253,7 +253,8 @@ def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average
     final = aml.models[f"{key}_1"].estimator
     assert not isinstance(final, FoldAverage)  # one model, refit on all 400 rows
     model = final.named_steps["model"]
-    grown = model.booster_.current_iteration() if key == "GBM" else model.model_.tree_count_
+    grown = {"GBM": lambda: model.booster_.current_iteration(), "CatBoost": lambda: model.model_.tree_count_,
+             "XGBoost": lambda: model.booster_.num_boosted_rounds()}[key]()
     assert model.rounds >= 10 and grown == model.rounds and not model.cut_short_
 
     # The refit falls back on the folds' average when it has no time within the model's deadline ...

@@ -47,7 +47,7 @@ def _planned(max_runtime_secs=60, n=2000, width=20, n_classes=2, validation=Vali
     aml.cost_ = CostModel(TableShape(n_rows=n, n_features=width, tree_width=width, linear_width=2 * width,
                                      n_classes=n_classes), FAMILIES)
     aml.validation_ = validation
-    aml._pace = None
+    aml._pace = {}
     return aml
 
 
@@ -106,13 +106,18 @@ def test_a_boosting_model_short_of_time_learns_faster_instead_of_being_cut_off()
     default = {"learning_rate": 0.05, "num_leaves": 31, "objective": "poisson"}
     first = aml._paced("GBM", default, start, start + 5)  # nothing converged yet: the cost model tells
     assert first["learning_rate"] > 0.05
-    aml._pace = ({"learning_rate": 0.05, "num_leaves": 31}, 10.0)  # converged in 10 s
+    aml._pace = {"GBM": ({"learning_rate": 0.05, "num_leaves": 31}, 10.0)}  # converged in 10 s
     assert aml._paced("GBM", default, start, start + 20) == default  # it has the time it needs
     assert aml._paced("GBM", default, start, None) == default  # no time budget: as configured
     assert aml._paced("DRF", {"learning_rate": 0.05}, start, start + 1) == {"learning_rate": 0.05}
     assert aml._paced("GBM", default, start, start + 5) == {**default, "learning_rate": 0.125}
     slow = {"learning_rate": 0.03, "num_leaves": 128}  # more leaves cost more per tree
     assert aml._paced("GBM", slow, start, start + 5) == {"learning_rate": 0.2, "num_leaves": 128}
+    # XGBoost is paced by its own converged model: its trees cost about their depth
+    xgb = {"learning_rate": 0.05, "max_depth": 6}
+    aml._pace["XGBoost"] = ({"learning_rate": 0.05, "max_depth": 3}, 4.0)  # depth 3 converged in 4 s
+    assert aml._paced("XGBoost", xgb, start, start + 20) == xgb  # depth 6: about 8 s of the 20
+    assert aml._paced("XGBoost", xgb, start, start + 5) == {**xgb, "learning_rate": 0.1}  # 8 s in 5: twice as fast
 
 
 def test_the_budget_ends_a_run_of_slow_models_before_the_deadline_not_after():

@@ -41,7 +41,8 @@ def test_the_export_runs_without_the_app(owner_api, other_api, tmp_path):
     assert names == {f"{experiment_id}_{leader}.automl", "model.onnx", "requirements.txt", "README.md",
                      "example_row.json", "example.csv", "model_card.html"}
     archive.extractall(tmp_path)
-    assert f"lightgbm=={lightgbm.__version__}" in (tmp_path / "requirements.txt").read_text()
+    pins = (tmp_path / "requirements.txt").read_text()
+    assert f"lightgbm=={lightgbm.__version__}" in pins and "xgboost-cpu==" in pins  # XGBoost without GPU libraries
     readme = (tmp_path / "README.md").read_text()
     assert f"/api/experiments/{experiment_id}/models/{leader}/predict/" in readme and "load_model" in readme
     row = json.loads((tmp_path / "example_row.json").read_text())

@@ -71,7 +71,7 @@ def onnx_predict(model, frame: pd.DataFrame) -> dict:
 def trained(request):
     task = request.param
     train = mixed_table(1500, task, seed=1)
-    aml = AutoML(max_models=8, nfolds=3, seed=3)  # the first eight defaults hold every family
+    aml = AutoML(max_models=9, nfolds=3, seed=3)  # the first nine defaults hold every family
     aml.fit(train, "y")
     test = mixed_table(400, task, seed=2).drop(columns="y")
     return task, aml, test
@@ -80,7 +80,7 @@ def trained(request):
 def test_every_family_and_ensemble_matches_python(trained):
     task, aml, test = trained
     algos = {m.algo for m in aml.models.values()}
-    assert {"GLM", "DRF", "GBM", "XRT", "DeepLearning", "CatBoost", "StackedEnsemble"} <= algos
+    assert {"GLM", "DRF", "GBM", "XRT", "DeepLearning", "CatBoost", "XGBoost", "StackedEnsemble"} <= algos
     # the second layer too (a binary target has none)
     assert any(isinstance(m, StackedModel) for m in aml.models.values()) == (task != "binary")
     kinds = set(next(iter(aml.models.values())).feature_kinds.values())
@@ -192,3 +192,27 @@ def test_catboost_on_category_codes_keeps_threshold_splits():
     told = FAMILIES["CatBoost"].build(ctx, dict(DEFAULTS[0])).fit(frame[spec.columns], y)
     assert codes.named_steps["model"].model_.get_cat_feature_indices() == []
     assert len(told.named_steps["model"].model_.get_cat_feature_indices()) == len(spec.categorical) == 1
+
+
+def test_xgboost_on_a_log_link_for_counts_matches_python(monkeypatch):
+    """A model of numbers takes the best LightGBM model's loss: on counts, XGBoost's Poisson and Tweedie
+    losses predict exp of the trees' sum, which the ONNX form writes out."""
+    import dataclasses
+    import json
+
+    from automl_engine.families import FAMILIES
+
+    family = FAMILIES["XGBoost"]
+    configs = tuple({**family.default_configs[0], "objective": name} for name in ("poisson", "tweedie"))
+    monkeypatch.setitem(FAMILIES, "XGBoost", dataclasses.replace(family, default_configs=configs))
+    train = mixed_table(600, "regression", seed=5)
+    train["y"] = np.random.default_rng(5).poisson(np.exp((train["y"] - 50) / 10))  # counts around a log-linear mean
+    aml = AutoML(max_models=2, nfolds=3, seed=1, include_algos=["XGBoost"]).fit(train, "y")
+    test = mixed_table(200, "regression", seed=6).drop(columns="y")
+    for model_id, name in (("XGBoost_1", "count:poisson"), ("XGBoost_2", "reg:tweedie")):
+        model = aml.models[model_id]
+        learner = json.loads(model.estimator.named_steps["model"].booster_.save_config())["learner"]
+        assert learner["objective"]["name"] == name
+        expected = model.predict(test)["predict"].to_numpy(float)
+        assert expected.min() > 0  # a log link: never below zero
+        np.testing.assert_allclose(onnx_predict(model, test)["predict"], expected, rtol=1e-5, err_msg=model_id)

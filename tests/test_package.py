@@ -47,6 +47,8 @@ def test_the_wheel_holds_the_engine_and_a_model_predicts_from_it_outside_the_rep
 
 def test_the_install_line_pins_the_libraries_that_trained_the_model():
     line = install_line({"numpy": "2.3.4", "pandas": "2.3.3", "scikit-learn": "1.7.2", "lightgbm": "4.6.0",
-                         "python": "3.11.7"})
-    assert line == "pip install /path/to/automl numpy==2.3.4 pandas==2.3.3 scikit-learn==1.7.2 lightgbm==4.6.0"
-    assert "scikit-learn==" in install_line({})  # older runs: this app's own versions
+                         "xgboost": "2.1.4", "python": "3.11.7"})
+    # XGBoost by the package without GPU libraries
+    assert line == ("pip install /path/to/automl numpy==2.3.4 pandas==2.3.3 scikit-learn==1.7.2 lightgbm==4.6.0 "
+                    "xgboost-cpu==2.1.4")
+    assert "scikit-learn==" in install_line({}) and "xgboost-cpu==" in install_line({})  # older runs: this app's own

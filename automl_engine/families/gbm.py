@@ -255,6 +255,10 @@ class LGBMEstimator(BaseEstimator):
             return np.column_stack([1 - out, out])
         return out
 
+    def contributions(self, X) -> np.ndarray:
+        """Exact tree SHAP values: per row, each column's and then the base value (per class, side by side)."""
+        return booster_predict(self, np.asarray(X, dtype=float), pred_contrib=True)
+
     @property
     def feature_importances_(self):
         return self.booster_.feature_importance(importance_type="gain")

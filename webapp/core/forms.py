@@ -26,6 +26,7 @@ LEGACY_BUDGETS = [("time", "Time limit"), ("models", "Number of models")]
 ALGO_LABELS = {"GLM": "Linear models (GLM)", "DRF": "Random forest (DRF)", "GBM": "Gradient boosting (GBM)",
                "XRT": "Extremely randomized trees (XRT)", "DeepLearning": "Neural networks (DeepLearning)",
                "CatBoost": "Gradient boosting with symmetric trees (CatBoost)",
+               "XGBoost": "Gradient boosting with trees grown level by level (XGBoost)",
                "StackedEnsemble": "Stacked ensembles"}
 
 

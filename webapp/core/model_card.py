@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from automl_engine.model import library_versions
+from automl_engine.model import PIP_NAMES, library_versions
 from automl_engine.onnx_export import NotConvertible, checked_onnx, input_type
 
 from . import drift, services
@@ -36,7 +36,7 @@ TASK_KINDS = {"regression": "a number", "binary": "one of two outcomes", "multic
 TOP_DRIVERS = 10
 TOP_MODELS = 5
 SHOWN_CATEGORIES = 12
-PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm", "catboost", "scipy", "joblib")
+PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm", "catboost", "xgboost", "scipy", "joblib")
 ONNX_FILE = "model.onnx"
 ONNX_MISSING = "ONNX_NOT_INCLUDED.txt"
 
@@ -100,7 +100,7 @@ def requirements(versions: dict) -> str:
     lines = ["# The libraries at the versions that trained this model.",
              "# The engine itself: pip install /path/to/a/copy/of/the/app (it is a package), or a wheel of it.",
              f"automl-engine=={versions.get('automl-engine', '0')}"]
-    lines += [f"{name}=={versions[name]}" for name in PINNED if versions.get(name)]
+    lines += [f"{PIP_NAMES.get(name, name)}=={versions[name]}" for name in PINNED if versions.get(name)]
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from automl_engine.explain import partial_dependence
-from automl_engine.model import library_versions
+from automl_engine.model import PIP_NAMES, library_versions
 
 from . import charts, insights, model_card, profiling, services
 from .access import get_experiment_for_user, get_result_for_user
@@ -93,14 +93,15 @@ def model_page(request, pk, model_id):
         "charts_payload": insights.model_chart_payload(experiment, result)})
 
 
-PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm", "catboost")  # what a model file needs at the versions it was saved with
+# what a model file needs at the versions it was saved with
+PINNED = ("numpy", "pandas", "scikit-learn", "lightgbm", "catboost", "xgboost")
 
 
 def install_line(versions: dict) -> str:
     """The pip command that installs the engine with the libraries at the versions that trained the model
     (runs from before versions were recorded get this app's own)."""
     versions = versions or library_versions()
-    pins = " ".join(f"{name}=={versions[name]}" for name in PINNED if versions.get(name))
+    pins = " ".join(f"{PIP_NAMES.get(name, name)}=={versions[name]}" for name in PINNED if versions.get(name))
     return f"pip install /path/to/automl {pins}".strip()
 
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from automl_engine.families import ENSEMBLE_ALGO
 from automl_engine.metrics import COLUMNS
 
-ALGOS = ("GLM", "DRF", "GBM", "XRT", "DeepLearning", "CatBoost", ENSEMBLE_ALGO)
+ALGOS = ("GLM", "DRF", "GBM", "XRT", "DeepLearning", "CatBoost", "XGBoost", ENSEMBLE_ALGO)
 SORT_METRICS = sorted({m for cols in COLUMNS.values() for m in cols})
 MAX_MODELS = 500
 MAX_TEST_SPLIT = 0.5
