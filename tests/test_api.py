@@ -74,7 +74,8 @@ def test_experiment_validation_errors_are_400(owner_api):
     assert "not a column" in create_experiment(owner_api, dataset_id, target="nope").json()["error"]
     assert create_experiment(owner_api, dataset_id, max_models="many").status_code == 400
     assert create_experiment(owner_api, dataset_id, task="guess").status_code == 400
-    assert create_experiment(owner_api, dataset_id, exclude_algos=["XGBoost"]).status_code == 400
+    unknown = create_experiment(owner_api, dataset_id, exclude_algos=["AdaBoost"])
+    assert unknown.status_code == 400 and "Unknown algorithm" in unknown.json()["error"]
     response = owner_api.post("/api/experiments/", "{not json", content_type="application/json")
     assert response.status_code == 400 and "JSON" in response.json()["error"]
     deep = '{"dataset": ' + "[" * 990 + "]" * 990 + "}"
