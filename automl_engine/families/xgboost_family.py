@@ -55,6 +55,14 @@ def _deadline(deadline):
     return Deadline()
 
 
+def _binned(X, y, ref=None):
+    """The rows as the histogram method learns from them: each value as its bin (one byte), built without a
+    full-precision copy of the matrix (about half the memory of a DMatrix on a million rows)."""
+    import xgboost
+
+    return xgboost.QuantileDMatrix(X, y, max_bin=MAX_BIN, ref=ref)
+
+
 class XGBEstimator(BaseEstimator):
     """An XGBoost booster behind the scikit-learn contract (inputs: the tree-style numeric matrix)."""
 
@@ -93,7 +101,7 @@ class XGBEstimator(BaseEstimator):
         params = self._params(y)
         callbacks = [_deadline(self.deadline)]
         if self.rounds:
-            train, evals = xgboost.DMatrix(X, y), []
+            train, evals = _binned(X, y), []
         else:
             if eval_set is not None:
                 X_fit, y_fit = X, y
@@ -103,12 +111,13 @@ class XGBEstimator(BaseEstimator):
             else:
                 X_fit = None
             if X_fit is not None:
-                train = xgboost.DMatrix(X_fit, y_fit)
-                evals = [(xgboost.DMatrix(X_stop, y_stop), "stop")]
+                train = _binned(X_fit, y_fit)
+                del X_fit
+                evals = [(_binned(X_stop, y_stop, ref=train), "stop")]
                 # the booster kept ends at its best round (the rounds after it are dropped)
                 callbacks.append(xgboost.callback.EarlyStopping(rounds=STOP_AFTER, save_best=True))
             else:
-                train, evals = xgboost.DMatrix(X, y), []
+                train, evals = _binned(X, y), []
         rounds = self.rounds or (ROUNDS if evals else self._rounds_by_cv(params, X, y))
         self.booster_ = xgboost.train(params, train, num_boost_round=rounds, evals=evals, callbacks=callbacks,
                                       verbose_eval=False)
