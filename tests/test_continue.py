@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from automl_engine import AutoML
-from webapp.core import runs
+from webapp.core import explanations, runs
 from webapp.core.explanations import explain_on_demand
 from webapp.core.models import Experiment, ModelResult
 from tests.helpers import synthetic
@@ -83,6 +83,31 @@ def test_continuing_through_the_api_adds_models_to_the_same_leaderboard(owner_ap
     receipt = owner_api.get(f"/api/experiments/{experiment_id}/receipt/").json()
     assert receipt["settings"]["max_models"] == 2 and receipt["continued"][0]["max_models"] == 2
     assert "continued 1 time" in receipt["reproducible_because"]
+
+
+@pytest.mark.django_db
+def test_a_continued_pass_out_of_time_to_explain_keeps_the_earlier_explanations_in_the_heatmap(owner_api, monkeypatch):
+    content = synthetic("regression", n=200).to_csv(index=False).encode()
+    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
+    body = {"dataset": dataset_id, "target": "y", "nfolds": 2, "seed": 2, "max_models": 2}
+    experiment_id = owner_api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
+    assert runs.run_experiment(experiment_id, "test") == "succeeded"
+    experiment = Experiment.objects.get(pk=experiment_id)
+    first = ModelResult.objects.filter(experiment_id=experiment_id).exclude(model_id__startswith="StackedEnsemble_")
+    for result in first.filter(explanation__isnull=True):
+        explain_on_demand(experiment, result)
+    explained = set(first.values_list("model_id", flat=True))
+    assert len(explained) == 2
+
+    # the second pass has no time left to explain its models: they are explained when first opened
+    monkeypatch.setattr(explanations, "MODEL_COUNT_BUDGET_SECS", 0.0)
+    owner_api.post(f"/api/experiments/{experiment_id}/continue/", json.dumps({"max_models": 2}),
+                   content_type="application/json")
+    assert runs.run_experiment(experiment_id, "test") == "succeeded"
+    board = [r.model_id for r in Experiment.objects.get(pk=experiment_id).leaderboard()]
+    heatmap = Experiment.objects.get(pk=experiment_id).explanation["importance_heatmap"]
+    assert len(board) > 3 and explained <= set(heatmap["models"])  # the first pass's are kept and shown
+    assert set(heatmap["models"]) == explained  # the second pass's were left to be explained on opening
 
 
 @pytest.mark.django_db
