@@ -56,7 +56,12 @@ def _fit_fold(make_estimator, X, y, train_idx, valid_idx, deadline, stop_by, tas
         # on 14, higher on 13, geometric mean -0.5% (docs/BENCHMARK.md, 2026-12-03).
         prep = est.named_steps["prep"]
         Xt = prep.fit_transform(X.iloc[train_idx], y[train_idx])
-        model.fit(Xt, y[train_idx], eval_set=(prep.transform(X.iloc[valid_idx]), y[valid_idx]))
+        # A model may use the validation rows only on some tables (a linear model's path of strengths on
+        # small ones): elsewhere they are not transformed, a dense copy of them the fit would not read.
+        wanted = getattr(model, "wants_eval_set", None)
+        valid = (prep.transform(X.iloc[valid_idx]), y[valid_idx]) if wanted is None or wanted(Xt) else None
+        model.fit(Xt, y[train_idx], eval_set=valid)
+        del Xt, valid  # before the validation rows are predicted, below
     else:
         est.fit(X.iloc[train_idx], y[train_idx])
     pred = predict_raw(est, X.iloc[valid_idx], task)

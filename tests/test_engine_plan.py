@@ -230,6 +230,35 @@ def test_a_logistic_model_takes_the_strength_with_the_lowest_log_loss_over_all_f
     assert model.estimator.named_steps["model"].model_.C == pytest.approx(model.params["C"] * 300 / 240)
 
 
+@pytest.mark.parametrize("large", [False, True])
+def test_a_linear_fold_gets_its_validation_rows_only_where_it_uses_them(large, monkeypatch):
+    """The path of strengths reads the fold's validation rows on small tables only; on a large one they are
+    not made into a dense one-hot copy for the fit (on a million rows that copy was the run's memory peak)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from automl_engine.families import glm
+    from automl_engine.validation import cross_validate
+
+    if large:
+        monkeypatch.setattr(glm, "TUNE_CELLS", 100)
+    given = []
+    fit = glm.GLMEstimator.fit
+    monkeypatch.setattr(glm.GLMEstimator, "fit", lambda self, X, y, eval_set=None: (
+        given.append(eval_set), fit(self, X, y, eval_set=eval_set))[1])
+    frame = synthetic("binary", n=300)
+    spec = feature_spec(frame, "y")
+    X, y = frame[spec.columns], (frame["y"] == "yes").astype(int).to_numpy()
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    ctx = BuildContext(task="binary", spec=spec, n_rows=300, n_classes=2, seed=0, n_jobs=1)
+    oof, fitted = cross_validate(lambda: FAMILIES["GLM"].build(ctx, {}), X, y, splits, "binary", 2, None)
+    assert len(given) == 3 and np.isfinite(oof).all()  # every fold predicts its validation rows either way
+    if large:
+        assert all(e is None for e in given) and all(est.named_steps["model"].path_losses_ is None for est in fitted)
+    else:
+        assert [len(e[1]) for e in given] == [len(v) for _, v in splits]
+        assert all(est.named_steps["model"].path_losses_ for est in fitted)
+
+
 @pytest.mark.parametrize("key", ["GBM", "CatBoost", "XGBoost"])
 def test_boosting_models_of_numbers_are_refit_on_all_rows_and_of_classes_average_their_folds(key, monkeypatch):
     from sklearn.model_selection import KFold

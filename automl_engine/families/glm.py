@@ -62,11 +62,16 @@ class GLMEstimator(BaseEstimator):
         self.random_state = random_state
         self.deadline = deadline
 
+    def wants_eval_set(self, X) -> bool:
+        """Validation rows are used for a path of strengths: logistic regression with its C not chosen yet,
+        on a table small enough for the path to take a moment."""
+        return self.task != "regression" and self.C is None and np.shape(X)[0] * np.shape(X)[1] <= TUNE_CELLS
+
     def fit(self, X, y, eval_set=None):
         X = np.asarray(X, dtype=float)
         y = np.asarray(y)
         self.path_losses_ = None
-        if eval_set is not None and self.task != "regression" and self.C is None and X.size <= TUNE_CELLS:
+        if eval_set is not None and self.wants_eval_set(X):
             return self._fit_path(X, y, np.asarray(eval_set[0], dtype=float), np.asarray(eval_set[1]))
         self.tuned_ = self.task != "regression" and self.C is None and X.size <= TUNE_CELLS \
             and np.unique(y, return_counts=True)[1].min() >= TUNE_FOLDS
