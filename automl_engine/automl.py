@@ -48,6 +48,7 @@ RESCUE_SECS = 2.0
 ENOUGH_MODELS = 3  # fewer models than this in the budget: the pre-flight estimate says the budget is too small
 OTHER_BUDGETS = (60, 300, 900, 1800, 3600)  # budgets the pre-flight estimate compares with
 MAX_PACED_RATE = 0.2  # the highest learning rate a boosting model is sped up to when its time is short
+CUT_PACE = 2.0  # a boosting model cut by its deadline is taken to have needed this many times its time
 TIMING_ROWS = 250  # rows predicted to measure a model's prediction time per row
 SELECTED_BY = {("auc", "binary"): "1 - AUC", ("loss", "binary"): "log loss", ("loss", "multiclass"): "log loss",
                ("loss", "regression"): "squared error"}  # what a weighted ensemble's selection lowered
@@ -407,6 +408,18 @@ class AutoML:
         faster = min(MAX_PACED_RATE, rate * expected / (0.8 * allowed))
         return {**config, "learning_rate": round(faster, 4)} if faster > rate else config
 
+    def _cut_pace(self, key: str, config: dict, secs: float) -> tuple[dict, float]:
+        """The pace a boosting model cut by its deadline tells: it needed more than the ``secs`` it had,
+        CUT_PACE times as many is the guess, unless what the family's record says is longer still. Without
+        it, on a table whose trees converge slowly (a panel of countries over years needs thousands of
+        rounds at the default rate) every model was cut at its deadline, far from its best, and none
+        told the next one to learn faster."""
+        guess = CUT_PACE * secs
+        if key in self._pace:
+            done, done_secs = self._pace[key]
+            guess = max(guess, done_secs * config_factor(key, config) / config_factor(key, done))
+        return config, guess
+
     def _too_slow(self, key: str) -> bool:
         """A model that would not finish in the time left is not started: one cut before its end is wasted.
 
@@ -490,10 +503,11 @@ class AutoML:
             return
         secs = time.time() - started
         ran_free = model_deadline is None or started + secs < model_deadline - 1  # it ended by itself, not cut
-        if ran_free and splits is self._splits and layer is None:  # a sample says little about all rows
-            self.cost_.observe(family.key, expected, secs)
+        if splits is self._splits and layer is None:  # a sample says little about all rows
+            if ran_free:
+                self.cost_.observe(family.key, expected, secs)
             if family.paced and "learning_rate" in config:
-                self._pace[family.key] = (config, secs)
+                self._pace[family.key] = (config, secs) if ran_free else self._cut_pace(family.key, config, secs)
         if layer is None:
             model = self._make_model(model_id, family.key, estimator, recorded, oof, started)
         else:

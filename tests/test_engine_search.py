@@ -120,6 +120,24 @@ def test_a_boosting_model_short_of_time_learns_faster_instead_of_being_cut_off()
     assert aml._paced("XGBoost", xgb, start, start + 5) == {**xgb, "learning_rate": 0.1}  # 8 s in 5: twice as fast
 
 
+def test_a_boosting_model_cut_by_its_deadline_makes_the_next_one_learn_faster():
+    """A model cut off at its deadline needed more than the time it had: the next one of its family is
+    paced as if it had needed CUT_PACE times as long, not left to the cost model's guess again."""
+    from automl_engine.automl import CUT_PACE
+
+    aml = _planned(n=400_000, validation=Validation("holdout"))
+    start = time.time()
+    default = {"learning_rate": 0.05, "num_leaves": 31}
+    aml._pace = {}
+    assert aml._cut_pace("GBM", default, 4.0) == (default, CUT_PACE * 4.0)
+    aml._pace["GBM"] = aml._cut_pace("GBM", default, 4.0)  # cut after 4 s: about 8 s needed
+    assert aml._paced("GBM", default, start, start + 20) == default  # 20 s is enough
+    assert aml._paced("GBM", default, start, start + 5) == {**default, "learning_rate": 0.1}  # 8 s in 5
+    # A record that says longer still is kept: a cut model's time is a lower bound, not a measurement
+    aml._pace["GBM"] = (default, 30.0)
+    assert aml._cut_pace("GBM", {"learning_rate": 0.1, "num_leaves": 31}, 4.0)[1] == pytest.approx(15.0)
+
+
 def test_the_budget_ends_a_run_of_slow_models_before_the_deadline_not_after(monkeypatch):
     """No model or fold starts once the budget less the ensembles' reserve is spent, and every fold is told
     to wrap up by then. How long the run then takes depends also on what else the machine runs (beside
