@@ -160,6 +160,20 @@ def test_across_model_charts_compare_every_model_and_mark_the_leader(run):
     assert len(built[2]["data"][0]["z"]) == len(rows)
 
 
+def test_the_model_correlation_chart_shows_the_best_models_when_there_are_many():
+    """Seventy models make cells too small to read: the chart keeps the leaderboard's best and says so."""
+    n = charts.CORRELATION_MODELS + 5
+    models = [f"GBM_{i}" for i in range(1, n + 1)]
+    matrix = [[1.0 if i == j else 0.9 + (i + j) / 1000 for j in range(n)] for i in range(n)]
+    chart = charts.model_correlation({"models": models, "matrix": matrix})
+    heat = chart["data"][0]
+    assert heat["x"] == models[:charts.CORRELATION_MODELS] == heat["y"]
+    assert heat["z"] == [row[:charts.CORRELATION_MODELS] for row in matrix[:charts.CORRELATION_MODELS]]
+    assert f"The {charts.CORRELATION_MODELS} best of {n} models are shown." in chart["help"]
+    few = charts.model_correlation({"models": models[:3], "matrix": [row[:3] for row in matrix[:3]]})
+    assert few["data"][0]["x"] == models[:3] and "best of" not in few["help"]
+
+
 def test_accuracy_against_speed_names_each_dot_and_reads_its_log_axis_in_milliseconds():
     rows = [{"model_id": m, "auc": a, "predict_time_per_row_ms": t} for m, a, t in [
         ("StackedEnsemble_AllModels_1", 0.91, 0.35), ("GBM_1", 0.9, 0.004), ("GLM_1", 0.8, 0.0021),

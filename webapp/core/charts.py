@@ -24,6 +24,7 @@ SEQUENTIAL = [[0, "#f3f6fb"], [0.5, "#7ea6e0"], [1, "#1e3a8a"]]  # light = low, 
 TOP_FEATURES = 15
 SHAP_FEATURES = 10
 HEATMAP_FEATURES = 20
+CORRELATION_MODELS = 20  # the model-correlation chart shows the leaderboard's best (as H2O's does); beyond, its cells are unreadable
 
 
 def _finite(value):
@@ -442,10 +443,13 @@ def importance_heatmap(heatmap: dict, top: int = HEATMAP_FEATURES) -> dict | Non
                  yaxis={"type": "category", "autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"})
 
 
-def model_correlation(corr: dict) -> dict | None:
+def model_correlation(corr: dict, top: int = CORRELATION_MODELS) -> dict | None:
+    """The similarity of the best ``top`` models' predictions (the matrix is in leaderboard order)."""
     models, matrix = corr.get("models") or [], corr.get("matrix") or []
     if len(models) < 2:
         return None
+    shown = f" The {top} best of {len(models)} models are shown." if len(models) > top else ""
+    models, matrix = models[:top], [row[:top] for row in matrix[:top]]
     measure = corr.get("measure") or "correlation of predictions"
     low = min(min(row) for row in matrix)
     labels = [model_label(m) for m in models]
@@ -455,7 +459,7 @@ def model_correlation(corr: dict) -> dict | None:
              "hovertemplate": "%{y} and %{x}: %{z:.3f}<extra></extra>"}]
     return chart("model-correlation", "How alike the models' predictions are",
                  f"Each cell is the {measure} between two models (1 = they predict the same). Models that "
-                 "differ make errors in different places, which stacked ensembles (SE) exploit.", data,
+                 f"differ make errors in different places, which stacked ensembles (SE) exploit.{shown}", data,
                  "model", "model", height=max(300, 170 + 34 * len(models)),
                  xaxis={"type": "category", "tickangle": -35, "gridcolor": "rgba(0,0,0,0)"},
                  yaxis={"type": "category", "autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"})
