@@ -388,7 +388,7 @@ class AutoML:
 
         Trees needed scale about inversely with the learning rate, and a tree's cost grows with its
         leaves, so the last boosting model that converged in time tells about how long this one
-        would take. When that is more than the time this model has, its learning rate goes up (to
+        would take (or one cut at its deadline, see ``_cut_pace``). When that is more than the time this model has, its learning rate goes up (to
         at most MAX_PACED_RATE) so that it converges within it. Before any boosting model converged,
         the cost model's estimate stands in (the first model must be done within its window).
         Without a time budget nothing
