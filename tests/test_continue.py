@@ -13,6 +13,14 @@ from tests.helpers import synthetic
 ENSEMBLES = {"StackedEnsemble_AllModels_1", "StackedEnsemble_BestOfFamily_1"}
 
 
+def experiment_on(api, task: str, n: int, **options) -> int:
+    """An experiment through the API on a synthetic table of ``n`` rows, target ``y``; its id."""
+    content = synthetic(task, n=n).to_csv(index=False).encode()
+    dataset_id = api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
+    body = {"dataset": dataset_id, "target": "y", **options}
+    return api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
+
+
 def first_layer(model_ids) -> set:
     """The models a search trains, without the stacked ones (which every pass rebuilds)."""
     return {m for m in model_ids if not m.startswith("StackedEnsemble_")}
@@ -46,10 +54,7 @@ def test_a_changed_table_cannot_be_continued():
 
 @pytest.mark.django_db
 def test_continuing_through_the_api_adds_models_to_the_same_leaderboard(owner_api, other_api):
-    content = synthetic("binary", n=250).to_csv(index=False).encode()
-    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
-    body = {"dataset": dataset_id, "target": "y", "nfolds": 3, "seed": 3, "max_models": 2}
-    experiment_id = owner_api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
+    experiment_id = experiment_on(owner_api, "binary", 250, nfolds=3, seed=3, max_models=2)
     url = f"/api/experiments/{experiment_id}/continue/"
     assert runs.run_experiment(experiment_id, "test") == "succeeded"
     before = {r["model_id"]: r["auc"] for r in owner_api.get(f"/api/experiments/{experiment_id}/").json()["leaderboard"]}
@@ -87,10 +92,7 @@ def test_continuing_through_the_api_adds_models_to_the_same_leaderboard(owner_ap
 
 @pytest.mark.django_db
 def test_a_continued_pass_out_of_time_to_explain_keeps_the_earlier_explanations_in_the_heatmap(owner_api, monkeypatch):
-    content = synthetic("regression", n=200).to_csv(index=False).encode()
-    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
-    body = {"dataset": dataset_id, "target": "y", "nfolds": 2, "seed": 2, "max_models": 2}
-    experiment_id = owner_api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
+    experiment_id = experiment_on(owner_api, "regression", 200, nfolds=2, seed=2, max_models=2)
     assert runs.run_experiment(experiment_id, "test") == "succeeded"
     experiment = Experiment.objects.get(pk=experiment_id)
     first = ModelResult.objects.filter(experiment_id=experiment_id).exclude(model_id__startswith="StackedEnsemble_")
@@ -112,10 +114,7 @@ def test_a_continued_pass_out_of_time_to_explain_keeps_the_earlier_explanations_
 
 @pytest.mark.django_db
 def test_the_page_continues_for_more_minutes(owner_api, client, owner):
-    content = synthetic("regression", n=150).to_csv(index=False).encode()
-    dataset_id = owner_api.post("/api/datasets/", {"file": SimpleUploadedFile("d.csv", content)}).json()["id"]
-    body = {"dataset": dataset_id, "target": "y", "nfolds": 2, "max_models": 1}
-    experiment_id = owner_api.post("/api/experiments/", json.dumps(body), content_type="application/json").json()["id"]
+    experiment_id = experiment_on(owner_api, "regression", 150, nfolds=2, max_models=1)
     client.force_login(owner)
     page = f"/experiments/{experiment_id}/"
     assert runs.run_experiment(experiment_id, "test") == "succeeded"
